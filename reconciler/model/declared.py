@@ -1,0 +1,405 @@
+"""The declared state: what users write in the repository, as strict pydantic models.
+
+Every model rejects unknown keys so a typo is an error, never silently ignored.
+These models are the single source of the JSON Schemas in `schemas/`.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
+WORKFLOW_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
+PARAM_NAME = r"^[A-Z][A-Z0-9_]{0,62}$"
+INTEGRATION = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+SEMVER = r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$"
+
+Slug = Annotated[str, Field(pattern=SLUG)]
+Integration = Annotated[str, Field(pattern=INTEGRATION)]
+
+
+class Strict(BaseModel):
+    """Base: unknown keys are errors, values are not coerced across types."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+# --- fields: deployment parameters and trigger input schemas ---------------------
+
+
+class FieldType(str, Enum):
+    string = "string"
+    text = "text"
+    number = "number"
+    boolean = "boolean"
+    date = "date"
+    select = "select"
+    multiselect = "multiselect"
+    radio = "radio"
+    file = "file"
+    array = "array"
+    object = "object"
+    objectArray = "objectArray"
+    section = "section"
+
+
+class Option(Strict):
+    value: str
+    label: str | None = None
+
+
+class InputField(Strict):
+    """One field of a form or parameter schema."""
+
+    type: FieldType
+    label: str | None = None
+    description: str | None = None
+    required: bool = False
+    default: Any = None
+    options: list[Option] | None = Field(
+        default=None, description="Choices, for select, multiselect and radio."
+    )
+    items: InputField | None = Field(default=None, description="Element type, for array.")
+    fields: dict[str, InputField] | None = Field(
+        default=None, description="Members, for object, objectArray and section."
+    )
+
+    @model_validator(mode="after")
+    def _shape(self) -> InputField:
+        choice = self.type in (FieldType.select, FieldType.multiselect, FieldType.radio)
+        if choice and not self.options:
+            raise ValueError(f"a {self.type.value} field needs 'options'")
+        if self.options and not choice:
+            raise ValueError(f"'options' only applies to select, multiselect and radio, "
+                             f"not {self.type.value}")
+        nested = self.type in (FieldType.object, FieldType.objectArray, FieldType.section)
+        if self.fields is not None and not nested:
+            raise ValueError(f"'fields' only applies to object, objectArray and section, "
+                             f"not {self.type.value}")
+        if self.items is not None and self.type is not FieldType.array:
+            raise ValueError("'items' only applies to array fields")
+        if self.default is not None and not value_fits(self, self.default):
+            raise ValueError(f"default {self.default!r} is not a valid {self.type.value}")
+        return self
+
+
+def value_fits(spec: InputField, value: Any) -> bool:
+    """Whether a parameter value matches its declared type (for defaults and instances)."""
+    kind = spec.type
+    if kind in (FieldType.string, FieldType.text, FieldType.date, FieldType.file):
+        return isinstance(value, str)
+    if kind is FieldType.number:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind is FieldType.boolean:
+        return isinstance(value, bool)
+    if kind in (FieldType.select, FieldType.radio):
+        return isinstance(value, str) and value in {o.value for o in spec.options or []}
+    if kind is FieldType.multiselect:
+        allowed = {o.value for o in spec.options or []}
+        return isinstance(value, list) and all(isinstance(v, str) and v in allowed for v in value)
+    if kind is FieldType.array:
+        if not isinstance(value, list):
+            return False
+        return spec.items is None or all(value_fits(spec.items, v) for v in value)
+    if kind in (FieldType.object, FieldType.section):
+        return isinstance(value, dict)
+    if kind is FieldType.objectArray:
+        return isinstance(value, list) and all(isinstance(v, dict) for v in value)
+    return False
+
+
+# --- triggers -----------------------------------------------------------------------
+
+
+class HttpTrigger(Strict):
+    type: Literal["http"]
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
+    path: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9-]*$",
+        description="Slug of the webhook; the live path is made unique per instance.",
+    )
+    input_schema: dict[str, InputField] = Field(default_factory=dict)
+
+
+class ScheduleTrigger(Strict):
+    type: Literal["schedule"]
+    cron: str = Field(description="Five-field cron expression.")
+    timezone: str = "UTC"
+    human_readable: str | None = None
+    manual_trigger_path: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9-]*$",
+        description="Slug of the webhook that runs the same work on demand.",
+    )
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError("cron needs exactly five fields: minute hour day month weekday")
+        return value
+
+
+class ServiceEventTrigger(Strict):
+    type: Literal["service_event"]
+    service: Integration
+    event_type: str = Field(min_length=1)
+
+
+class SubworkflowTrigger(Strict):
+    type: Literal["subworkflow"]
+    input_schema: dict[str, InputField] = Field(default_factory=dict)
+    called_by: list[str] = Field(default_factory=list)
+
+
+Trigger = Annotated[
+    HttpTrigger | ScheduleTrigger | ServiceEventTrigger | SubworkflowTrigger,
+    Field(discriminator="type"),
+]
+
+
+# --- the use case ------------------------------------------------------------------
+
+
+class ProcessType(str, Enum):
+    personal = "personal"
+    organizational = "organizational"
+
+
+class VisibilityLevel(str, Enum):
+    private = "private"
+    userList = "userList"
+    teamList = "teamList"
+    organizational = "organizational"
+    public = "public"
+
+
+class Visibility(Strict):
+    level: VisibilityLevel = VisibilityLevel.private
+    users: list[Slug] = Field(default_factory=list)
+    teams: list[Slug] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _lists(self) -> Visibility:
+        if self.level is VisibilityLevel.userList and not self.users:
+            raise ValueError("visibility userList needs 'users'")
+        if self.level is VisibilityLevel.teamList and not self.teams:
+            raise ValueError("visibility teamList needs 'teams'")
+        return self
+
+
+class ProcessOwner(Strict):
+    """Who owns the process: gets the automatic dev and prod instances."""
+
+    user: Slug
+    org: Slug
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class Process(Strict):
+    title: str = Field(min_length=1, max_length=120)
+    subtitle: str | None = None
+    description: str = Field(min_length=1)
+    tags: list[str] = Field(default_factory=list)
+    icon: str | None = None
+    owner: ProcessOwner
+    type: ProcessType = ProcessType.personal
+    visibility: Visibility = Field(default_factory=Visibility)
+
+
+class WorkflowSpec(Strict):
+    id: str = Field(pattern=WORKFLOW_ID, description="Template workflow id (SUBWKFL key).")
+    file: str = Field(pattern=r"^workflows/[^/]+\.json$")
+    name: str = Field(min_length=1)
+    triggers: list[Trigger] = Field(min_length=1)
+    integrations: list[Integration] = Field(default_factory=list)
+    output_schema: dict[str, InputField] = Field(default_factory=dict)
+    cost: int = Field(default=0, ge=0, description="Cost of one run, in credits.")
+    category: str | None = None
+
+
+class UseCaseConfig(Strict):
+    """`use-cases/<slug>/use-case.yaml`."""
+
+    process: Process
+    workflows: list[WorkflowSpec] = Field(min_length=1)
+    parameters: dict[Annotated[str, Field(pattern=PARAM_NAME)], InputField] = Field(
+        default_factory=dict
+    )
+    integrations: list[Integration] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> UseCaseConfig:
+        for attr in ("id", "file"):
+            seen: set[str] = set()
+            for wf in self.workflows:
+                value = getattr(wf, attr)
+                if value in seen:
+                    raise ValueError(f"workflow {attr} {value!r} is listed twice")
+                seen.add(value)
+        return self
+
+
+class VersionFile(Strict):
+    """`use-cases/<slug>/version.json`."""
+
+    version: str = Field(pattern=SEMVER)
+
+
+class SkillFrontMatter(BaseModel):
+    """YAML front matter of `skills/<name>/SKILL.md` (camelCase kept for compatibility)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    name: str = Field(pattern=r"^[a-z0-9-]+$", max_length=64)
+    description: str = Field(min_length=1, max_length=1024)
+    workflowTemplateId: str = Field(pattern=WORKFLOW_ID)
+
+
+# --- instances ---------------------------------------------------------------------
+
+
+class Environment(str, Enum):
+    dev = "dev"
+    prod = "prod"
+
+
+class InstanceOwner(Strict):
+    """A user (personal processes) or an org (organizational processes)."""
+
+    user: Slug | None = None
+    org: Slug | None = Field(
+        default=None, description="The org; for a user, needed only if they are in several."
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> InstanceOwner:
+        if self.user is None and self.org is None:
+            raise ValueError("owner needs 'user' or 'org'")
+        return self
+
+
+class SharingLevel(str, Enum):
+    private = "private"
+    teams = "teams"
+    organization = "organization"
+
+
+class Sharing(Strict):
+    level: SharingLevel = SharingLevel.private
+    teams: list[Slug] = Field(default_factory=list)
+
+
+class InstanceSpec(Strict):
+    """`instances/<id>.yaml`: one desired installation; its id is the file name."""
+
+    use_case: Slug
+    owner: InstanceOwner
+    environment: Environment = Environment.prod
+    version: str | None = Field(
+        default=None,
+        pattern=SEMVER,
+        description="Pin to this exact version; omit to follow the newest published.",
+    )
+    active: bool = True
+    archived: bool = False
+    sharing: Sharing = Field(default_factory=Sharing)
+    parameters: dict[Annotated[str, Field(pattern=PARAM_NAME)], Any] = Field(
+        default_factory=dict
+    )
+
+
+# --- the platform file ---------------------------------------------------------------
+
+
+class User(Strict):
+    id: Slug
+    name: str
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+
+
+class Role(str, Enum):
+    owner = "owner"
+    admin = "admin"
+    member = "member"
+
+
+class Member(Strict):
+    user: Slug
+    role: Role = Role.member
+
+
+class Team(Strict):
+    id: Slug
+    name: str | None = None
+    members: list[Slug] = Field(default_factory=list)
+
+
+class Organization(Strict):
+    id: Slug
+    name: str
+    members: list[Member] = Field(default_factory=list)
+    teams: list[Team] = Field(default_factory=list)
+
+
+class N8nTarget(Strict):
+    """Where an environment deploys; secrets are named by env var, never written here."""
+
+    url_env: str = Field(default="RECONCILER_N8N_URL", pattern=r"^[A-Z][A-Z0-9_]*$")
+    api_key_env: str = Field(default="RECONCILER_N8N_API_KEY", pattern=r"^[A-Z][A-Z0-9_]*$")
+
+
+class DriftMode(str, Enum):
+    revert = "revert"
+    report = "report"
+
+
+class Defaults(Strict):
+    both_environments_active: bool = Field(
+        default=False, description="Keep the owner's dev and prod both active."
+    )
+    drift: DriftMode = DriftMode.revert
+    prune: bool = Field(
+        default=False, description="Delete (not only archive) workflows of removed instances."
+    )
+    ignore_positions: bool = Field(default=True, description="Node moves are not drift.")
+
+
+class PlatformFile(Strict):
+    """`platform.yaml` at the root of the repository."""
+
+    users: list[User] = Field(default_factory=list)
+    organizations: list[Organization] = Field(default_factory=list)
+    targets: dict[Literal["dev", "prod"], N8nTarget] = Field(
+        default_factory=lambda: {"dev": N8nTarget(), "prod": N8nTarget()}
+    )
+    defaults: Defaults = Field(default_factory=Defaults)
+
+    @model_validator(mode="after")
+    def _refs(self) -> PlatformFile:
+        users = {u.id for u in self.users}
+        if len(users) != len(self.users):
+            raise ValueError("a user id is listed twice")
+        orgs = [o.id for o in self.organizations]
+        if len(set(orgs)) != len(orgs):
+            raise ValueError("an organization id is listed twice")
+        for org in self.organizations:
+            for member in org.members:
+                if member.user not in users:
+                    raise ValueError(f"organization {org.id}: member {member.user!r} "
+                                     f"is not a declared user")
+            names = {m.user for m in org.members}
+            for team in org.teams:
+                for user in team.members:
+                    if user not in names:
+                        raise ValueError(f"organization {org.id}, team {team.id}: "
+                                         f"{user!r} is not a member of the organization")
+        return self
+
+
+def is_semver(text: str) -> bool:
+    return re.match(SEMVER, text) is not None

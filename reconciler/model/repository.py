@@ -1,0 +1,66 @@
+"""The declared state as loaded from one revision of the repository."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.model.declared import (
+    InstanceSpec,
+    PlatformFile,
+    SkillFrontMatter,
+    UseCaseConfig,
+    WorkflowSpec,
+)
+
+
+@dataclass(frozen=True)
+class WorkflowFile:
+    spec: WorkflowSpec
+    path: str  # repository-relative
+    text: str  # as written, placeholders intact
+    content: Any  # parsed JSON; bare placeholders are marker strings
+
+
+@dataclass(frozen=True)
+class Skill:
+    name: str  # folder name
+    path: str
+    front: SkillFrontMatter
+    body: str
+    text: str
+
+
+@dataclass(frozen=True)
+class UseCase:
+    slug: str
+    path: str  # repository-relative folder
+    config: UseCaseConfig
+    version: str
+    workflows: tuple[WorkflowFile, ...]
+    skills: tuple[Skill, ...]
+    fingerprint: str
+    # per-file content digests, to name what changed under an unchanged version
+    file_digests: dict[str, str] = field(default_factory=dict)
+
+    def workflow(self, workflow_id: str) -> WorkflowFile:
+        for wf in self.workflows:
+            if wf.spec.id == workflow_id:
+                return wf
+        raise KeyError(workflow_id)
+
+
+@dataclass(frozen=True)
+class InstanceDecl:
+    id: str  # the file name without .yaml
+    path: str
+    spec: InstanceSpec
+
+
+@dataclass(frozen=True)
+class DeclaredState:
+    source: str  # a label for messages: folder path or repo@ref
+    revision: str | None  # commit id when loaded from git
+    platform: PlatformFile
+    use_cases: dict[str, UseCase]
+    instances: dict[str, InstanceDecl]
