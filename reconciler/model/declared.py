@@ -7,7 +7,7 @@ These models are the single source of the JSON Schemas in `schemas/`.
 from __future__ import annotations
 
 import re
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -31,7 +31,7 @@ class Strict(BaseModel):
 # --- fields: deployment parameters and trigger input schemas ---------------------
 
 
-class FieldType(str, Enum):
+class FieldType(StrEnum):
     string = "string"
     text = "text"
     number = "number"
@@ -165,12 +165,12 @@ Trigger = Annotated[
 # --- the use case ------------------------------------------------------------------
 
 
-class ProcessType(str, Enum):
+class ProcessType(StrEnum):
     personal = "personal"
     organizational = "organizational"
 
 
-class VisibilityLevel(str, Enum):
+class VisibilityLevel(StrEnum):
     private = "private"
     userList = "userList"
     teamList = "teamList"
@@ -263,7 +263,7 @@ class SkillFrontMatter(BaseModel):
 # --- instances ---------------------------------------------------------------------
 
 
-class Environment(str, Enum):
+class Environment(StrEnum):
     dev = "dev"
     prod = "prod"
 
@@ -283,7 +283,7 @@ class InstanceOwner(Strict):
         return self
 
 
-class SharingLevel(str, Enum):
+class SharingLevel(StrEnum):
     private = "private"
     teams = "teams"
     organization = "organization"
@@ -322,7 +322,7 @@ class User(Strict):
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     owner = "owner"
     admin = "admin"
     member = "member"
@@ -353,7 +353,7 @@ class N8nTarget(Strict):
     api_key_env: str = Field(default="RECONCILER_N8N_API_KEY", pattern=r"^[A-Z][A-Z0-9_]*$")
 
 
-class DriftMode(str, Enum):
+class DriftMode(StrEnum):
     revert = "revert"
     report = "report"
 
