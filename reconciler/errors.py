@@ -97,7 +97,15 @@ class SecretMissing(PermanentError):
 
 
 class RenderError(PermanentError):
-    """A placeholder cannot be resolved; names the file, node and placeholder."""
+    """A placeholder cannot be resolved; names the file, node and placeholder.
+
+    `problems` holds one entry per unresolved placeholder, so a workflow reports
+    all of them at once; the message lists them all.
+    """
+
+    def __init__(self, message: str, problems: Iterable[Problem] = ()) -> None:
+        super().__init__(message)
+        self.problems: Sequence[Problem] = tuple(problems)
 
 
 # --- n8n API errors, translated at the client edge -------------------------------
