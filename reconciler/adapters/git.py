@@ -42,10 +42,8 @@ def open_repository(location: str, *, fetch: bool = True) -> pygit2.Repository:
     """A local path opens in place; a URL is mirrored into a bare clone in the cache."""
     try:
         if not is_url(location):
-            found = pygit2.discover_repository(location)
-            if found is None:
-                raise GitError(f"{location}: not a git repository")
-            return pygit2.Repository(found)
+            # No upward search: a folder inside another checkout is not that checkout.
+            return pygit2.Repository(location, pygit2.enums.RepositoryOpenFlag.NO_SEARCH)
         mirror = cache_root() / "repos" / hashlib.sha256(location.encode()).hexdigest()[:16]
         if mirror.exists():
             repo = pygit2.Repository(str(mirror))
@@ -108,13 +106,17 @@ class TreeReader:
         for item in tree:
             path = f"{prefix}{item.name}"
             if item.filemode == _TREE:
-                yield from self._walk(self._repo[item.id], path + "/")
+                subtree = self._repo[item.id]
+                assert isinstance(subtree, pygit2.Tree)
+                yield from self._walk(subtree, path + "/")
             elif item.filemode == _COMMIT:
                 yield Entry(path, "submodule", 0), item.id
             elif item.filemode == _SYMLINK:
                 yield Entry(path, "symlink", 0), item.id
             else:
-                yield Entry(path, "file", self._repo[item.id].size), item.id
+                blob = self._repo[item.id]
+                assert isinstance(blob, pygit2.Blob)
+                yield Entry(path, "file", blob.size), item.id
 
     def entries(self) -> list[Entry]:
         return [entry for entry, _ in self._entries.values()]
@@ -123,8 +125,9 @@ class TreeReader:
         entry, oid = self._entries[path]
         if entry.kind != "file":
             raise GitError(f"{path}: not a regular file")
-        data: bytes = self._repo[oid].data
-        return data
+        blob = self._repo[oid]
+        assert isinstance(blob, pygit2.Blob)
+        return blob.data
 
 
 def _safe(location: str) -> str:

@@ -379,7 +379,7 @@ def up(
     """
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    with _file_lock(data_dir / ".lock"):
+    with _file_lock(data_dir / ".lock", log):
         state = _running_state(data_dir)
         if state is not None:
             url = str(state["url"])
@@ -568,12 +568,14 @@ def _write_env(info: ServerInfo) -> None:
     _write_private(info.data_dir / "n8n.env", "\n".join(env_lines(info)) + "\n")
 
 
-def down(data_dir: Path = DEFAULT_DATA_DIR, *, timeout: float = STOP_TIMEOUT) -> bool:
+def down(
+    data_dir: Path = DEFAULT_DATA_DIR, *, timeout: float = STOP_TIMEOUT, log: Log = _stderr
+) -> bool:
     """Stop the server started for `data_dir`. True if one was running."""
     data_dir = data_dir.resolve()
     if not data_dir.exists():
         return False
-    with _file_lock(data_dir / ".lock"):
+    with _file_lock(data_dir / ".lock", log):
         state = _running_state(data_dir)
         stopped = False
         if state is not None:

@@ -19,7 +19,7 @@ from reconciler.adapters.git import MAX_FILE_BYTES, Entry
 from reconciler.errors import InvalidInput, Problem
 from reconciler.load.fingerprint import file_digest, use_case_fingerprint
 from reconciler.load.source import Source
-from reconciler.load.yamlfile import LineMap, YamlError, parse_yaml
+from reconciler.load.yamlfile import YamlError, parse_yaml
 from reconciler.model.declared import (
     SLUG,
     InstanceSpec,
@@ -28,6 +28,7 @@ from reconciler.model.declared import (
     UseCaseConfig,
     VersionFile,
 )
+from reconciler.model.lines import LineMap
 from reconciler.model.placeholders import parse_workflow_text
 from reconciler.model.repository import DeclaredState, InstanceDecl, Skill, UseCase, WorkflowFile
 
@@ -74,16 +75,16 @@ class _Reader:
             self.add(path, f"not UTF-8 (byte {exc.start})", line=line)
             return None
 
-    def yaml_model(self, path: str, model: type[M]) -> M | None:
+    def yaml_model(self, path: str, model: type[M]) -> tuple[M | None, LineMap]:
         text = self.text(path)
         if text is None:
-            return None
+            return None, LineMap()
         try:
             data, lines = parse_yaml(text)
         except YamlError as exc:
             self.add(path, f"invalid YAML: {exc.message}", line=exc.line)
-            return None
-        return self.validate(path, model, data, lines)
+            return None, LineMap()
+        return self.validate(path, model, data, lines), lines
 
     def validate(self, path: str, model: type[M], data: Any, lines: LineMap) -> M | None:
         if data is None:
@@ -123,7 +124,7 @@ def load(source: Source) -> DeclaredState:
     for entry in reader.entries.values():
         if entry.kind == "symlink" and _managed(entry.path):
             reader.add(entry.path, "symbolic links are not allowed in the repository")
-    platform = reader.yaml_model(PLATFORM_FILE, PlatformFile)
+    platform, platform_lines = reader.yaml_model(PLATFORM_FILE, PlatformFile)
     use_cases = _load_use_cases(reader)
     instances = _load_instances(reader)
     if reader.problems or platform is None:
@@ -132,6 +133,7 @@ def load(source: Source) -> DeclaredState:
         source=source.label,
         revision=source.revision,
         platform=platform,
+        platform_lines=platform_lines,
         use_cases=use_cases,
         instances=instances,
     )
@@ -167,7 +169,7 @@ def _load_use_cases(reader: _Reader) -> dict[str, UseCase]:
 
 def _load_use_case(reader: _Reader, slug: str, folder: str) -> UseCase | None:
     before = len(reader.problems)
-    config = reader.yaml_model(f"{folder}/use-case.yaml", UseCaseConfig)
+    config, lines = reader.yaml_model(f"{folder}/use-case.yaml", UseCaseConfig)
     version = _load_version(reader, f"{folder}/version.json")
     workflows = _load_workflows(reader, folder, config) if config else ()
     skills = _load_skills(reader, folder)
@@ -183,6 +185,7 @@ def _load_use_case(reader: _Reader, slug: str, folder: str) -> UseCase | None:
         skills=skills,
         fingerprint=use_case_fingerprint(digests),
         file_digests=digests,
+        lines=lines,
     )
 
 
@@ -285,9 +288,9 @@ def _load_instances(reader: _Reader) -> dict[str, InstanceDecl]:
         if instance_id in found:
             reader.add(path, f"instance id {instance_id!r} is declared twice")
             continue
-        spec = reader.yaml_model(path, InstanceSpec)
+        spec, lines = reader.yaml_model(path, InstanceSpec)
         if spec is not None:
-            found[instance_id] = InstanceDecl(id=instance_id, path=path, spec=spec)
+            found[instance_id] = InstanceDecl(id=instance_id, path=path, spec=spec, lines=lines)
     return found
 
 

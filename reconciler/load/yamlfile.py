@@ -9,12 +9,11 @@ errors, since the second one would silently win.
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
-Path = tuple[str | int, ...]
+from reconciler.model.lines import LineMap, Path
 
 
 class _Loader(yaml.SafeLoader):
@@ -33,21 +32,6 @@ class YamlError(Exception):
         super().__init__(message)
         self.message = message
         self.line = line
-
-
-@dataclass
-class LineMap:
-    """Path -> 1-based line of the key (for mappings) or item (for sequences)."""
-
-    lines: dict[Path, int] = field(default_factory=dict)
-
-    def line_of(self, path: Path) -> int | None:
-        # The deepest known prefix: a missing key is reported at its parent.
-        for cut in range(len(path), -1, -1):
-            line = self.lines.get(tuple(path[:cut]))
-            if line is not None:
-                return line
-        return None
 
 
 def _walk(node: yaml.Node, path: Path, lines: LineMap) -> None:

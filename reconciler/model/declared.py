@@ -369,14 +369,16 @@ class Defaults(Strict):
     ignore_positions: bool = Field(default=True, description="Node moves are not drift.")
 
 
+def _default_targets() -> dict[Literal["dev", "prod"], N8nTarget]:
+    return {"dev": N8nTarget(), "prod": N8nTarget()}
+
+
 class PlatformFile(Strict):
     """`platform.yaml` at the root of the repository."""
 
     users: list[User] = Field(default_factory=list)
     organizations: list[Organization] = Field(default_factory=list)
-    targets: dict[Literal["dev", "prod"], N8nTarget] = Field(
-        default_factory=lambda: {"dev": N8nTarget(), "prod": N8nTarget()}
-    )
+    targets: dict[Literal["dev", "prod"], N8nTarget] = Field(default_factory=_default_targets)
     defaults: Defaults = Field(default_factory=Defaults)
 
     @model_validator(mode="after")

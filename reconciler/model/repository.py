@@ -12,6 +12,7 @@ from reconciler.model.declared import (
     UseCaseConfig,
     WorkflowSpec,
 )
+from reconciler.model.lines import LineMap
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class UseCase:
     fingerprint: str
     # per-file content digests, to name what changed under an unchanged version
     file_digests: dict[str, str] = field(default_factory=dict)
+    lines: LineMap = field(default_factory=LineMap, compare=False)  # of use-case.yaml
 
     def workflow(self, workflow_id: str) -> WorkflowFile:
         for wf in self.workflows:
@@ -55,6 +57,7 @@ class InstanceDecl:
     id: str  # the file name without .yaml
     path: str
     spec: InstanceSpec
+    lines: LineMap = field(default_factory=LineMap, compare=False)
 
 
 @dataclass(frozen=True)
@@ -62,5 +65,6 @@ class DeclaredState:
     source: str  # a label for messages: folder path or repo@ref
     revision: str | None  # commit id when loaded from git
     platform: PlatformFile
+    platform_lines: LineMap
     use_cases: dict[str, UseCase]
     instances: dict[str, InstanceDecl]

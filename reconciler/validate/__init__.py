@@ -1,0 +1,1 @@
+"""Checks of the declared state beyond what each file's model enforces."""
