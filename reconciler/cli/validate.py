@@ -6,18 +6,27 @@ import json
 
 import click
 
-from reconciler.errors import InvalidInput, Problem
-from reconciler.load.repository import load
+from reconciler.errors import Problem
+from reconciler.load.repository import checkable, load_all
 from reconciler.load.source import open_source
 from reconciler.validate.references import check_references
 
 
 def collect_problems(path: str | None, repo: str | None, ref: str | None) -> list[Problem]:
-    try:
-        state = load(open_source(repo, ref, path))
-    except InvalidInput as exc:
-        return list(exc.problems)
-    return check_references(state)
+    """Every problem: of each file on its own, then across files for what loaded.
+
+    Cross-file checks run even when some files are broken, so fixing one problem
+    does not reveal the next only on the following run.
+    """
+    loaded = load_all(open_source(repo, ref, path))
+    problems = list(loaded.problems)
+    state = checkable(loaded)
+    if state is not None:
+        problems.extend(check_references(state))
+    return problems
+
+
+_LABEL = {"must": "error", "should": "warning"}
 
 
 def render_problems(problems: list[Problem], fmt: str) -> str:
@@ -33,7 +42,8 @@ def render_problems(problems: list[Problem], fmt: str) -> str:
         }, indent=2)
     if not problems:
         return "valid: no problems found"
-    lines = [f"{p.severity}: {p}" + (f" [{p.rule}]" if p.rule else "") for p in problems]
+    lines = [f"{_LABEL.get(p.severity, p.severity)}: {p}" + (f" ({p.rule})" if p.rule else "")
+             for p in problems]
     lines.append(f"{len(problems)} problem(s)")
     return "\n".join(lines)
 
@@ -41,6 +51,8 @@ def render_problems(problems: list[Problem], fmt: str) -> str:
 def run(path: str | None, repo: str | None, ref: str | None, fmt: str) -> int:
     if path is not None and repo is not None:
         raise click.UsageError("give a folder or --repo, not both")
+    if ref is not None and repo is None:
+        raise click.UsageError("--ref reads a git revision: name the repository with --repo")
     problems = collect_problems(path, repo, ref)
     click.echo(render_problems(problems, fmt))
     return 1 if any(p.severity == "must" for p in problems) else 0

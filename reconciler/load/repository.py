@@ -4,13 +4,17 @@ Layout:
     platform.yaml
     use-cases/<slug>/use-case.yaml, version.json, workflows/*.json, skills/<name>/SKILL.md
     instances/<id>.yaml
+
+Paths with a component starting with "." (editor swap files, `.git`, `.github`) are
+not part of the declared state, whichever source they come from.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -28,7 +32,7 @@ from reconciler.model.declared import (
     UseCaseConfig,
     VersionFile,
 )
-from reconciler.model.lines import LineMap
+from reconciler.model.lines import LineMap, dotted
 from reconciler.model.placeholders import parse_workflow_text
 from reconciler.model.repository import DeclaredState, InstanceDecl, Skill, UseCase, WorkflowFile
 
@@ -37,7 +41,11 @@ M = TypeVar("M", bound=BaseModel)
 PLATFORM_FILE = "platform.yaml"
 USE_CASES = "use-cases"
 INSTANCES = "instances"
-_FRONT_MATTER = re.compile(r"\A---\r?\n(.*?)\r?\n---\r?\n?(.*)\Z", re.S)
+SKILL_FILE = "SKILL.md"
+_FRONT_MATTER = re.compile(r"\A---\r?\n(.*?\r?\n)?---[ \t]*(?:\r?\n(.*))?\Z", re.S)
+# A JSON escape of NUL: the parser's marker for bare placeholders starts with NUL, so
+# a string holding one could pass for a placeholder.
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000", re.I)
 
 
 @dataclass
@@ -47,33 +55,53 @@ class _Reader:
     source: Source
     problems: list[Problem] = field(default_factory=list)
     entries: dict[str, Entry] = field(default_factory=dict)
+    # files already reported as unreadable, so one cause gives one message
+    refused: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self.entries = {e.path: e for e in self.source.entries()}
+        self.entries = {e.path: e for e in self.source.entries()
+                        if not any(part.startswith(".") for part in e.path.split("/"))}
 
     def add(self, file: str, message: str, line: int | None = None,
             field_: str | None = None) -> None:
         self.problems.append(Problem(file=file, message=message, line=line, field=field_))
 
-    def text(self, path: str) -> str | None:
+    def refuse(self, entry: Entry) -> None:
+        if entry.path in self.refused:
+            return
+        self.refused.add(entry.path)
+        if entry.kind == "symlink":
+            self.add(entry.path, "symbolic links are not allowed in the repository "
+                                 "(a link could point outside it)")
+        else:
+            self.add(entry.path, f"is a {entry.kind}; only regular files are read")
+
+    def data(self, path: str) -> bytes | None:
+        """The bytes of a regular file within the size limit; else None, reported."""
         entry = self.entries.get(path)
         if entry is None:
             self.add(path, "file is missing")
             return None
         if entry.kind != "file":
-            self.add(path, f"is a {entry.kind}; only regular files are read "
-                           "(a link could point outside the repository)")
+            self.refuse(entry)
             return None
         if entry.size > MAX_FILE_BYTES:
             self.add(path, f"file is {entry.size} bytes; the limit is {MAX_FILE_BYTES}")
             return None
-        data = self.source.read(path)
+        return self.source.read(path)
+
+    def text(self, path: str) -> str | None:
+        data = self.data(path)
+        if data is None:
+            return None
         try:
-            return data.decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = data[: exc.start].count(b"\n") + 1
             self.add(path, f"not UTF-8 (byte {exc.start})", line=line)
             return None
+        # Some editors write a byte-order mark; it is not content.
+        return text.removeprefix("\ufeff")
 
     def yaml_model(self, path: str, model: type[M]) -> tuple[M | None, LineMap]:
         text = self.text(path)
@@ -90,23 +118,41 @@ class _Reader:
         if data is None:
             data = {}
         try:
-            # JSON mode: strict types, but enums are given as their string values.
-            return model.model_validate_json(json.dumps(data))
-        except ValidationError as exc:
-            for err in exc.errors():
-                loc = tuple(err["loc"])
-                self.add(path, _message(err), line=lines.line_of(loc), field_=_dotted(loc))
-            return None
+            encoded = json.dumps(data, allow_nan=False)
         except (TypeError, ValueError) as exc:  # a YAML value JSON cannot hold
             self.add(path, f"unsupported value: {exc}")
             return None
+        try:
+            # JSON mode: strict types, but enums are given as their string values.
+            return model.model_validate_json(encoded)
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = _data_path(data, (*err["loc"], *err.get("ctx", {}).get("at", ())))
+                self.add(path, _message(err), line=lines.line_of(loc),
+                         field_=dotted(loc) or "(document)")
+            return None
 
 
-def _dotted(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(document)"
+def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
+    """pydantic's error location as a path into the data the user wrote.
+
+    Tagged unions add the tag to the location (`triggers.0.http.path`); the user
+    wrote no `http` key, so such steps are dropped.
+    """
+    out: list[str | int] = []
+    node = data
+    for index, part in enumerate(loc):
+        if (isinstance(node, dict) and part not in node and index + 1 < len(loc)
+                and node.get("type") == part):
+            continue
+        out.append(part)
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return tuple(out)
 
 
 def _message(err: Any) -> str:
@@ -118,25 +164,58 @@ def _message(err: Any) -> str:
     return msg.removeprefix("Value error, ")
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """What could be loaded, and every problem found on the way.
+
+    `state` holds the files that loaded cleanly (None without a usable
+    platform.yaml); `broken` names use cases that exist but did not load, so later
+    checks do not also call them missing.
+    """
+
+    state: DeclaredState | None
+    problems: tuple[Problem, ...]
+    broken: frozenset[str]
+
+
 def load(source: Source) -> DeclaredState:
     """Load and check the declared state; raises InvalidInput listing every problem."""
+    loaded = load_all(source)
+    if loaded.problems or loaded.state is None:
+        raise InvalidInput(loaded.problems)
+    return loaded.state
+
+
+def load_all(source: Source) -> Loaded:
+    """Load what can be loaded and collect every problem; never raises InvalidInput."""
     reader = _Reader(source)
     for entry in reader.entries.values():
-        if entry.kind == "symlink" and _managed(entry.path):
-            reader.add(entry.path, "symbolic links are not allowed in the repository")
+        if entry.kind != "file" and _managed(entry.path):
+            reader.refuse(entry)
     platform, platform_lines = reader.yaml_model(PLATFORM_FILE, PlatformFile)
-    use_cases = _load_use_cases(reader)
+    use_cases, broken = _load_use_cases(reader)
     instances = _load_instances(reader)
-    if reader.problems or platform is None:
-        raise InvalidInput(sorted(reader.problems, key=lambda p: (p.file, p.line or 0)))
-    return DeclaredState(
-        source=source.label,
-        revision=source.revision,
-        platform=platform,
-        platform_lines=platform_lines,
-        use_cases=use_cases,
-        instances=instances,
-    )
+    problems = tuple(sorted(reader.problems, key=lambda p: (p.file, p.line or 0)))
+    state = None
+    if platform is not None:
+        state = DeclaredState(
+            source=source.label,
+            revision=source.revision,
+            platform=platform,
+            platform_lines=platform_lines,
+            use_cases=use_cases,
+            instances=instances,
+        )
+    return Loaded(state=state, problems=problems, broken=frozenset(broken))
+
+
+def checkable(loaded: Loaded) -> DeclaredState | None:
+    """The loaded state minus instances of broken use cases, for cross-file checks."""
+    if loaded.state is None:
+        return None
+    instances = {key: inst for key, inst in loaded.state.instances.items()
+                 if inst.spec.use_case not in loaded.broken}
+    return replace(loaded.state, instances=instances)
 
 
 def _managed(path: str) -> bool:
@@ -154,28 +233,34 @@ def _children(reader: _Reader, folder: str) -> list[str]:
     return sorted(names)
 
 
-def _load_use_cases(reader: _Reader) -> dict[str, UseCase]:
+def _load_use_cases(reader: _Reader) -> tuple[dict[str, UseCase], list[str]]:
     found: dict[str, UseCase] = {}
+    broken: list[str] = []
     for slug in _children(reader, USE_CASES):
         folder = f"{USE_CASES}/{slug}"
         if not re.match(SLUG, slug):
             reader.add(folder, f"use-case folder name {slug!r} must match {SLUG}")
+            broken.append(slug)
             continue
         use_case = _load_use_case(reader, slug, folder)
-        if use_case is not None:
+        if use_case is None:
+            broken.append(slug)
+        else:
             found[slug] = use_case
-    return found
+    return found, broken
 
 
 def _load_use_case(reader: _Reader, slug: str, folder: str) -> UseCase | None:
     before = len(reader.problems)
-    config, lines = reader.yaml_model(f"{folder}/use-case.yaml", UseCaseConfig)
+    config_path = f"{folder}/use-case.yaml"
+    config, lines = reader.yaml_model(config_path, UseCaseConfig)
     version = _load_version(reader, f"{folder}/version.json")
-    workflows = _load_workflows(reader, folder, config) if config else ()
-    skills = _load_skills(reader, folder)
+    workflows = _load_workflows(reader, folder, config, lines) if config else ()
+    skills, extra = _load_skills(reader, folder)
     if len(reader.problems) > before or config is None or version is None:
         return None
     digests = _digests(folder, config, workflows, skills)
+    digests.update(extra)
     return UseCase(
         slug=slug,
         path=folder,
@@ -191,6 +276,9 @@ def _load_use_case(reader: _Reader, slug: str, folder: str) -> UseCase | None:
 
 def _digests(folder: str, config: UseCaseConfig, workflows: tuple[WorkflowFile, ...],
              skills: tuple[Skill, ...]) -> dict[str, str]:
+    # use-case.yaml as validated data: comments, key order, quoting and spelled-out
+    # defaults are not content. version.json is deliberately absent: the version
+    # names content, it is not content.
     digests = {"use-case.yaml": file_digest(config.model_dump(mode="json"))}
     for wf in workflows:
         digests[wf.spec.file] = file_digest(wf.content)
@@ -208,29 +296,29 @@ def _load_version(reader: _Reader, path: str) -> str | None:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        reader.add(path, f"invalid JSON: {exc.msg}", line=exc.lineno)
+        reader.add(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno)
         return None
     model = reader.validate(path, VersionFile, data, LineMap({(): 1}))
     return model.version if model else None
 
 
-def _load_workflows(reader: _Reader, folder: str,
-                    config: UseCaseConfig) -> tuple[WorkflowFile, ...]:
+def _load_workflows(reader: _Reader, folder: str, config: UseCaseConfig,
+                    lines: LineMap) -> tuple[WorkflowFile, ...]:
     loaded: list[WorkflowFile] = []
-    for spec in config.workflows:
+    for index, spec in enumerate(config.workflows):
         path = f"{folder}/{spec.file}"
+        if path not in reader.entries:
+            # Point at the line that names the file: that is what to fix.
+            at = ("workflows", index, "file")
+            reader.add(f"{folder}/use-case.yaml", f"{spec.file} is listed but does not exist",
+                       line=lines.line_of(at), field_=dotted(at))
+            continue
         text = reader.text(path)
         if text is None:
             continue
-        try:
-            content = parse_workflow_text(text)
-        except json.JSONDecodeError as exc:
-            reader.add(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno)
-            continue
-        if not isinstance(content, dict):
-            reader.add(path, "a workflow file must hold a JSON object", line=1)
-            continue
-        loaded.append(WorkflowFile(spec=spec, path=path, text=text, content=content))
+        content = _parse_workflow(reader, path, text)
+        if content is not None:
+            loaded.append(WorkflowFile(spec=spec, path=path, text=text, content=content))
     listed = {f"{folder}/{spec.file}" for spec in config.workflows}
     for path in sorted(reader.entries):
         if path.startswith(f"{folder}/workflows/") and path not in listed:
@@ -238,18 +326,65 @@ def _load_workflows(reader: _Reader, folder: str,
     return tuple(loaded)
 
 
-def _load_skills(reader: _Reader, folder: str) -> tuple[Skill, ...]:
+def _parse_workflow(reader: _Reader, path: str, text: str) -> dict[str, Any] | None:
+    duplicates: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        # json keeps the last of two equal keys silently; the first would be dead text.
+        seen: dict[str, Any] = {}
+        for key, value in items:
+            if key in seen:
+                duplicates.append(key)
+            seen[key] = value
+        return seen
+
+    try:
+        content = parse_workflow_text(text, object_pairs_hook=pairs)
+    except json.JSONDecodeError as exc:
+        reader.add(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno)
+        return None
+    ok = True
+    for key in dict.fromkeys(duplicates):
+        reader.add(path, f"duplicate key {key!r}", line=_last_line_of(text, json.dumps(key)))
+        ok = False
+    nul = _NUL_ESCAPE.search(text)
+    if nul is not None:
+        reader.add(path, "\\u0000 is not allowed in a workflow",
+                   line=text.count("\n", 0, nul.start()) + 1)
+        ok = False
+    if not isinstance(content, dict):
+        reader.add(path, "a workflow file must hold a JSON object", line=1)
+        return None
+    return content if ok else None
+
+
+def _last_line_of(text: str, needle: str) -> int | None:
+    index = text.rfind(needle)
+    return text.count("\n", 0, index) + 1 if index >= 0 else None
+
+
+def _load_skills(reader: _Reader, folder: str) -> tuple[tuple[Skill, ...], dict[str, str]]:
+    """The skills, and digests of the other files of skill folders (also content)."""
     skills: list[Skill] = []
+    extra: dict[str, str] = {}
     base = f"{folder}/skills"
+    for path in sorted(reader.entries):
+        if path.startswith(base + "/") and "/" not in path[len(base) + 1 :]:
+            reader.add(path, "skills/ holds one folder per skill: skills/<name>/SKILL.md")
     for name in _children(reader, base):
-        path = f"{base}/{name}/SKILL.md"
+        path = f"{base}/{name}/{SKILL_FILE}"
+        for other in sorted(reader.entries):
+            if other.startswith(f"{base}/{name}/") and other != path:
+                data = reader.data(other)
+                if data is not None:
+                    extra[other.removeprefix(folder + "/")] = hashlib.sha256(data).hexdigest()
         text = reader.text(path)
         if text is None:
             continue
         skill = _parse_skill(reader, name, path, text)
         if skill is not None:
             skills.append(skill)
-    return tuple(skills)
+    return tuple(skills), extra
 
 
 def _parse_skill(reader: _Reader, name: str, path: str, text: str) -> Skill | None:
@@ -259,21 +394,24 @@ def _parse_skill(reader: _Reader, name: str, path: str, text: str) -> Skill | No
                    line=1)
         return None
     try:
-        data, lines = parse_yaml(match.group(1))
+        data, lines = parse_yaml(match.group(1) or "")
     except YamlError as exc:
         reader.add(path, f"invalid front matter: {exc.message}",
-                   line=(exc.line or 0) + 1 if exc.line else None)
+                   line=exc.line + 1 if exc.line else None)
         return None
     # Front matter starts on line 2 of the file.
     shifted = LineMap({k: v + 1 for k, v in lines.lines.items()})
+    shifted.lines.setdefault((), 1)
     front = reader.validate(path, SkillFrontMatter, data, shifted)
     if front is None:
         return None
-    return Skill(name=name, path=path, front=front, body=match.group(2), text=text)
+    return Skill(name=name, path=path, front=front, body=match.group(2) or "", text=text,
+                 lines=shifted)
 
 
 def _load_instances(reader: _Reader) -> dict[str, InstanceDecl]:
     found: dict[str, InstanceDecl] = {}
+    seen: set[str] = set()
     for path in sorted(reader.entries):
         if not path.startswith(f"{INSTANCES}/"):
             continue
@@ -285,12 +423,11 @@ def _load_instances(reader: _Reader) -> dict[str, InstanceDecl]:
         if not re.match(SLUG, instance_id):
             reader.add(path, f"instance id {instance_id!r} (the file name) must match {SLUG}")
             continue
-        if instance_id in found:
+        if instance_id in seen:
             reader.add(path, f"instance id {instance_id!r} is declared twice")
             continue
+        seen.add(instance_id)
         spec, lines = reader.yaml_model(path, InstanceSpec)
         if spec is not None:
             found[instance_id] = InstanceDecl(id=instance_id, path=path, spec=spec, lines=lines)
     return found
-
-

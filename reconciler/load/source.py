@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Protocol
 
@@ -37,10 +38,13 @@ class FolderSource:
             for name in sorted(files):
                 full = base / name
                 rel = full.relative_to(self.root).as_posix()
-                if full.is_symlink():
+                info = full.lstat()
+                if stat.S_ISLNK(info.st_mode):
                     found.append(Entry(rel, "symlink", 0))
-                else:
-                    found.append(Entry(rel, "file", full.stat().st_size))
+                elif stat.S_ISREG(info.st_mode):
+                    found.append(Entry(rel, "file", info.st_size))
+                else:  # a FIFO or device: reading it could block or never end
+                    found.append(Entry(rel, "special file", 0))
             for name in dirs:
                 if (base / name).is_symlink():
                     rel = (base / name).relative_to(self.root).as_posix()

@@ -34,20 +34,50 @@ class YamlError(Exception):
         self.line = line
 
 
-def _walk(node: yaml.Node, path: Path, lines: LineMap) -> None:
-    if isinstance(node, yaml.MappingNode):
+# Aliases let a small file expand into a huge document ("billion laughs"); no real
+# configuration comes near this many values once aliases are expanded.
+MAX_NODES = 100_000
+
+
+class _Walk:
+    """Records the line of every path; rejects what the data model cannot hold."""
+
+    def __init__(self, lines: LineMap) -> None:
+        self.lines = lines
+        self.count = 0
+        self.stack: set[int] = set()
+
+    def node(self, node: yaml.Node, path: Path) -> None:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise YamlError(f"more than {MAX_NODES} values once aliases are expanded",
+                            node.start_mark.line + 1)
+        if id(node) in self.stack:
+            raise YamlError("an alias refers to itself", node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            self.stack.add(id(node))
+            self.mapping(node, path)
+            self.stack.discard(id(node))
+        elif isinstance(node, yaml.SequenceNode):
+            self.stack.add(id(node))
+            for index, item in enumerate(node.value):
+                self.lines.lines.setdefault((*path, index), item.start_mark.line + 1)
+                self.node(item, (*path, index))
+            self.stack.discard(id(node))
+
+    def mapping(self, node: yaml.MappingNode, path: Path) -> None:
         seen: set[Hashable] = set()
         for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise YamlError("a key must be a plain value, not a list or mapping", line)
             key = key_node.value
             if key in seen:
-                raise YamlError(f"duplicate key {key!r}", key_node.start_mark.line + 1)
+                raise YamlError(f"duplicate key {key!r}", line)
             seen.add(key)
-            lines.lines[(*path, key)] = key_node.start_mark.line + 1
-            _walk(value_node, (*path, key), lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            lines.lines[(*path, index)] = item.start_mark.line + 1
-            _walk(item, (*path, index), lines)
+            # setdefault: an aliased node keeps the line where it was first written
+            self.lines.lines.setdefault((*path, key), line)
+            self.node(value_node, (*path, key))
 
 
 def parse_yaml(text: str) -> tuple[Any, LineMap]:
@@ -64,10 +94,13 @@ def parse_yaml(text: str) -> tuple[Any, LineMap]:
     if node is None:
         return None, lines
     lines.lines[()] = node.start_mark.line + 1
-    _walk(node, (), lines)
+    _Walk(lines).node(node, ())
     loader = _Loader("")
     try:
         data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise YamlError(str(exc.problem or exc), mark.line + 1 if mark else None) from None
     except yaml.YAMLError as exc:
         raise YamlError(str(exc), None) from None
     finally:

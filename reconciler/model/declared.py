@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
 WORKFLOW_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
@@ -20,6 +21,16 @@ SEMVER = r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$"
 
 Slug = Annotated[str, Field(pattern=SLUG)]
 Integration = Annotated[str, Field(pattern=INTEGRATION)]
+
+
+def located(message: str, *at: str | int) -> PydanticCustomError:
+    """A model-level error that names the key it is about.
+
+    A model validator's error is placed at the model itself; `at` (relative to the
+    model) travels in the error context so the loader can point at the exact key
+    and line instead of the top of the document.
+    """
+    return PydanticCustomError("located", "{message}", {"message": message, "at": at})
 
 
 class Strict(BaseModel):
@@ -72,18 +83,19 @@ class InputField(Strict):
     def _shape(self) -> InputField:
         choice = self.type in (FieldType.select, FieldType.multiselect, FieldType.radio)
         if choice and not self.options:
-            raise ValueError(f"a {self.type.value} field needs 'options'")
+            raise located(f"a {self.type.value} field needs 'options'", "options")
         if self.options and not choice:
-            raise ValueError(f"'options' only applies to select, multiselect and radio, "
-                             f"not {self.type.value}")
+            raise located(f"'options' only applies to select, multiselect and radio, "
+                          f"not {self.type.value}", "options")
         nested = self.type in (FieldType.object, FieldType.objectArray, FieldType.section)
         if self.fields is not None and not nested:
-            raise ValueError(f"'fields' only applies to object, objectArray and section, "
-                             f"not {self.type.value}")
+            raise located(f"'fields' only applies to object, objectArray and section, "
+                          f"not {self.type.value}", "fields")
         if self.items is not None and self.type is not FieldType.array:
-            raise ValueError("'items' only applies to array fields")
+            raise located("'items' only applies to array fields", "items")
         if self.default is not None and not value_fits(self, self.default):
-            raise ValueError(f"default {self.default!r} is not a valid {self.type.value}")
+            raise located(f"default {self.default!r} is not a valid {self.type.value}",
+                          "default")
         return self
 
 
@@ -186,9 +198,9 @@ class Visibility(Strict):
     @model_validator(mode="after")
     def _lists(self) -> Visibility:
         if self.level is VisibilityLevel.userList and not self.users:
-            raise ValueError("visibility userList needs 'users'")
+            raise located("visibility userList needs 'users'", "users")
         if self.level is VisibilityLevel.teamList and not self.teams:
-            raise ValueError("visibility teamList needs 'teams'")
+            raise located("visibility teamList needs 'teams'", "teams")
         return self
 
 
@@ -236,10 +248,11 @@ class UseCaseConfig(Strict):
     def _unique(self) -> UseCaseConfig:
         for attr in ("id", "file"):
             seen: set[str] = set()
-            for wf in self.workflows:
+            for index, wf in enumerate(self.workflows):
                 value = getattr(wf, attr)
                 if value in seen:
-                    raise ValueError(f"workflow {attr} {value!r} is listed twice")
+                    raise located(f"workflow {attr} {value!r} is listed twice",
+                                  "workflows", index, attr)
                 seen.add(value)
         return self
 
@@ -291,7 +304,16 @@ class SharingLevel(StrEnum):
 
 class Sharing(Strict):
     level: SharingLevel = SharingLevel.private
-    teams: list[Slug] = Field(default_factory=list)
+    teams: list[Slug] = Field(default_factory=list, description="For level 'teams'.")
+
+    @model_validator(mode="after")
+    def _teams(self) -> Sharing:
+        if self.level is SharingLevel.teams and not self.teams:
+            raise located("sharing level 'teams' needs 'teams'", "teams")
+        if self.teams and self.level is not SharingLevel.teams:
+            raise located(f"'teams' only applies to sharing level 'teams', "
+                          f"not {self.level.value!r}", "teams")
+        return self
 
 
 class InstanceSpec(Strict):
@@ -383,23 +405,33 @@ class PlatformFile(Strict):
 
     @model_validator(mode="after")
     def _refs(self) -> PlatformFile:
-        users = {u.id for u in self.users}
-        if len(users) != len(self.users):
-            raise ValueError("a user id is listed twice")
-        orgs = [o.id for o in self.organizations]
-        if len(set(orgs)) != len(orgs):
-            raise ValueError("an organization id is listed twice")
-        for org in self.organizations:
-            for member in org.members:
+        users: set[str] = set()
+        for index, user in enumerate(self.users):
+            if user.id in users:
+                raise located(f"user {user.id!r} is listed twice", "users", index, "id")
+            users.add(user.id)
+        orgs: set[str] = set()
+        for o_index, org in enumerate(self.organizations):
+            at: tuple[str | int, ...] = ("organizations", o_index)
+            if org.id in orgs:
+                raise located(f"organization {org.id!r} is listed twice", *at, "id")
+            orgs.add(org.id)
+            for m_index, member in enumerate(org.members):
                 if member.user not in users:
-                    raise ValueError(f"organization {org.id}: member {member.user!r} "
-                                     f"is not a declared user")
+                    raise located(f"organization {org.id}: member {member.user!r} "
+                                  "is not a declared user", *at, "members", m_index, "user")
             names = {m.user for m in org.members}
-            for team in org.teams:
-                for user in team.members:
-                    if user not in names:
-                        raise ValueError(f"organization {org.id}, team {team.id}: "
-                                         f"{user!r} is not a member of the organization")
+            teams: set[str] = set()
+            for t_index, team in enumerate(org.teams):
+                if team.id in teams:
+                    raise located(f"organization {org.id}: team {team.id!r} is listed twice",
+                                  *at, "teams", t_index, "id")
+                teams.add(team.id)
+                for u_index, user_id in enumerate(team.members):
+                    if user_id not in names:
+                        raise located(f"organization {org.id}, team {team.id}: {user_id!r} "
+                                      "is not a member of the organization",
+                                      *at, "teams", t_index, "members", u_index)
         return self
 
 

@@ -20,3 +20,11 @@ class LineMap:
             if line is not None:
                 return line
         return None
+
+
+def dotted(path: Path) -> str | None:
+    """`workflows[0].triggers[1].cron`: the form every message uses for a key."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,10 +119,13 @@ def mark_bare_placeholders(text: str) -> str:
     return "".join(out)
 
 
-def parse_workflow_text(text: str) -> Any:
+def parse_workflow_text(
+    text: str, object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None
+) -> Any:
     """Parse workflow JSON that may hold bare placeholders; raises JSONDecodeError.
 
     Marking keeps line numbers: a placeholder never spans lines, so error
-    positions still point into the file as the user wrote it.
+    positions still point into the file as the user wrote it. `object_pairs_hook`
+    is json's, e.g. to find duplicate keys.
     """
-    return json.loads(mark_bare_placeholders(text))
+    return json.loads(mark_bare_placeholders(text), object_pairs_hook=object_pairs_hook)

@@ -30,6 +30,7 @@ class Skill:
     front: SkillFrontMatter
     body: str
     text: str
+    lines: LineMap = field(default_factory=LineMap, compare=False)  # of the front matter
 
 
 @dataclass(frozen=True)

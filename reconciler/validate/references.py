@@ -15,14 +15,14 @@ from reconciler.model.declared import (
     VisibilityLevel,
     value_fits,
 )
-from reconciler.model.lines import LineMap, Path
+from reconciler.model.lines import LineMap, Path, dotted
 from reconciler.model.placeholders import find_placeholders
 from reconciler.model.repository import DeclaredState, InstanceDecl, UseCase
 
 
 def _at(file: str, lines: LineMap, path: Path, message: str, rule: str) -> Problem:
-    dotted = ".".join(str(p) for p in path) or None
-    return Problem(file=file, message=message, line=lines.line_of(path), field=dotted, rule=rule)
+    return Problem(file=file, message=message, line=lines.line_of(path), field=dotted(path),
+                   rule=rule)
 
 
 def check_references(state: DeclaredState) -> list[Problem]:
@@ -101,12 +101,13 @@ def _skills(uc: UseCase) -> Iterator[Problem]:
     seen: dict[str, str] = {}
     for skill in uc.skills:
         if skill.front.workflowTemplateId not in ids:
-            yield Problem(skill.path, f"workflowTemplateId {skill.front.workflowTemplateId!r} "
-                          "is not a workflow of this use case", line=4,
-                          field="workflowTemplateId", rule="SKILL-CONSISTENCY")
+            yield _at(skill.path, skill.lines, ("workflowTemplateId",),
+                      f"workflowTemplateId {skill.front.workflowTemplateId!r} is not a "
+                      f"workflow of this use case (known: {', '.join(sorted(ids))})",
+                      "SKILL-CONSISTENCY")
         if skill.front.name in seen:
-            yield Problem(skill.path, f"skill name {skill.front.name!r} is also used by "
-                          f"{seen[skill.front.name]}", field="name", rule="SKILL-CONSISTENCY")
+            yield _at(skill.path, skill.lines, ("name",), f"skill name {skill.front.name!r} "
+                      f"is also used by {seen[skill.front.name]}", "SKILL-CONSISTENCY")
         seen.setdefault(skill.front.name, skill.path)
 
 
