@@ -15,7 +15,8 @@ read timeout, a dropped connection or a 5xx the object may already exist, and a
 blind retry could create a duplicate, so the N8nTemporary is raised at once and the
 caller (which knows the object's name) decides: re-list, then create or adopt.
 Publish, unpublish, archive, PUT and DELETE reach the same end state when repeated,
-so they are retried like reads.
+so they are retried like reads. A 409 in which n8n says to "try again" (a DELETE
+while an unpublish is still running) is temporary too; other 409s are N8nConflict.
 
 Counting. Every attempt (retries included) goes to `counter`: GET, HEAD and OPTIONS
 as reads, every other method as a write.
@@ -489,5 +490,9 @@ def _translate(where: str, response: httpx.Response, delay: float) -> N8nError:
     if status == 404:
         return N8nNotFound(text, status)
     if status == 409:
+        if "try again" in text.lower():
+            # e.g. DELETE right after unpublish/archive: "Workflow is still being
+            # unpublished. Please try again in a few moments." Passes by itself.
+            return N8nTemporary(text, status, delay)
         return N8nConflict(text, status)
     return N8nPermanent(text, status)

@@ -480,3 +480,13 @@ def test_wait_for_webhook_gives_up_in_time() -> None:
     with pytest.raises(N8nTemporary, match="not registered"):
         client.wait_for_webhook("h", "POST", timeout=0.4)
     assert time.monotonic() - started < 2
+
+
+def test_conflict_that_says_try_again_is_temporary() -> None:
+    busy = {"message": "Workflow is still being unpublished. Please try again in a few moments."}
+    answers = [httpx.Response(409, json=busy), httpx.Response(204)]
+    sleep = Recorder()
+    client = make_client(lambda request: answers.pop(0), sleep)
+    client.delete_workflow("w")
+    assert len(sleep.delays) == 1
+    assert client.counter.writes == 2
