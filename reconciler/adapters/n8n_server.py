@@ -242,6 +242,13 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
+def _pgid_of(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
+
+
 def group_members(pgid: int) -> list[int]:
     """Live pids in the process group `pgid`."""
     found = []
@@ -460,11 +467,11 @@ def _spawn(install: Install, data_dir: Path, ready_timeout: float, log: Log) -> 
             last_error = fresh
             log("[n8n] a port was taken meanwhile; retrying with other ports")
             continue
+        why = (f"exited with code {proc.returncode}" if proc.poll() is not None
+               else f"was not ready after {ready_timeout:.0f}s")
         _stop_pid(proc.pid, proc.pid, STOP_TIMEOUT)
         with contextlib.suppress(FileNotFoundError):
             (data_dir / "server.json").unlink()
-        why = (f"exited with code {proc.returncode}" if proc.poll() is not None
-               else f"was not ready after {ready_timeout:.0f}s")
         raise N8nServerError(
             f"n8n {why}; last lines of {log_path}:\n{_log_tail(log_path)}"
         )
@@ -581,6 +588,13 @@ def down(
         if state is not None:
             _stop_pid(int(state["pid"]), int(state["pgid"]), timeout)
             stopped = True
+        else:
+            stale = _read_state(data_dir)
+            pid = int(stale.get("pid", 0)) if stale else 0
+            if (pid > 0 and stale and stale.get("pgid") == pid and not _alive(pid)
+                    and group_members(pid)):
+                # The leader died (crash, OOM kill): stop what is left of its group.
+                _stop_pid(pid, pid, timeout)
         with contextlib.suppress(FileNotFoundError):
             (data_dir / "server.json").unlink()
         return stopped
@@ -588,15 +602,18 @@ def down(
 
 def _stop_pid(pid: int, pgid: int, timeout: float) -> None:
     """SIGTERM the group we started, wait, then SIGKILL what is left of it."""
-    # Signal the group only if it is still the one the leader created: never a
-    # group id that was recycled for someone else.
-    use_group = pgid == pid and _alive(pid) and os.getpgid(pid) == pgid
+    # Signal the group only if it is still the one our leader created. A live
+    # leader must still lead it; once the leader is gone the kernel does not reuse
+    # its pid while members of its group remain, so members left are its own.
+    use_group = pgid == pid and (
+        _pgid_of(pid) == pgid if _alive(pid) else bool(group_members(pgid))
+    )
 
     def send(sig: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             if use_group:
                 os.killpg(pgid, sig)
-            else:
+            elif _alive(pid):
                 os.kill(pid, sig)
 
     def remaining() -> list[int]:

@@ -174,3 +174,45 @@ def test_default_data_dir_is_under_the_current_folder(tmp_path: Path) -> None:
     result = _reconciler("n8n", "status", cwd=tmp_path)
     assert (result.returncode, result.stdout.strip()) == (1, "stopped")
     assert Path(".reconciler") / "n8n" == server.DEFAULT_DATA_DIR
+
+
+def _fake_server_install(root: Path, script: str) -> Path:
+    """An 'install' whose node is a shell script: lets start-up failures be staged."""
+    install = _fake_usable_install(root)
+    install.node.write_text("#!/bin/sh\n" + script)
+    install.marker.write_text("fake\n")
+    return root
+
+
+def test_early_exit_reports_the_log_tail(tmp_path: Path) -> None:
+    root = _fake_server_install(tmp_path / "inst", "echo 'fatal: database is locked'\nexit 3\n")
+    data = tmp_path / "data"
+    with pytest.raises(server.N8nServerError) as caught:
+        server.up(data, install_dir=root, ready_timeout=30, log=lambda _: None)
+    text = str(caught.value)
+    assert "exited with code 3" in text
+    assert "fatal: database is locked" in text
+    assert not (data / "server.json").exists()
+
+
+def test_not_ready_in_time_is_stopped(tmp_path: Path) -> None:
+    root = _fake_server_install(tmp_path / "inst", "echo starting\nexec sleep 60\n")
+    data = tmp_path / "data"
+    with pytest.raises(server.N8nServerError, match="not ready after 1s"):
+        server.up(data, install_dir=root, ready_timeout=1, log=lambda _: None)
+    assert server.processes_for(data) == []
+    assert not (data / "server.json").exists()
+
+
+def test_down_stops_what_a_dead_leader_left_behind(tmp_path: Path) -> None:
+    # The leader exits and leaves a child in its process group (as a crashed n8n
+    # would leave its task runner).
+    leader = subprocess.Popen(
+        ["sh", "-c", "sleep 60 & exit 0"], start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    leader.wait(10)
+    assert server.group_members(leader.pid)
+    (tmp_path / "server.json").write_text(json.dumps({"pid": leader.pid, "pgid": leader.pid}))
+    assert server.down(tmp_path, log=lambda _: None) is False
+    assert server.group_members(leader.pid) == []
