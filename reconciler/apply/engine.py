@@ -1,0 +1,180 @@
+"""One reconcile: gather inputs, plan, apply, log the run. The CLI and daemon call this."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.adapters.n8n_client import N8nClient
+from reconciler.adapters.secrets import SecretKey, SecretSource, secret_digest
+from reconciler.apply.applier import Applier, ApplyResult, StepResult
+from reconciler.apply.observe import observe
+from reconciler.errors import PlanError, ReconcilerError, StateConflict
+from reconciler.model.platform import PlatformState
+from reconciler.model.repository import DeclaredState, UseCase
+from reconciler.plan.credentials import SYSTEM_OWNER, template_needs
+from reconciler.plan.inputs import PlanInput
+from reconciler.plan.planner import Plan, make_plan
+from reconciler.store.db import Store, now
+from reconciler.store.state import StateWriter, snapshot
+
+
+@dataclass
+class RunOutcome:
+    run_id: int | None
+    plan: Plan | None
+    result: ApplyResult | None
+    reads: int
+    writes: int
+    outcome: str  # no_changes | applied | partial | failed | planned | stopped
+    error: str | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def gather_secrets(declared: DeclaredState, releases: Mapping[tuple[str, str], UseCase],
+                   state: PlatformState, source: SecretSource, key: bytes) -> dict[str, str]:
+    """Digests of every secret any instance could need; never the values themselves."""
+    integrations: set[str] = set()
+    use_cases = [*declared.use_cases.values(), *releases.values()]
+    for uc in use_cases:
+        integrations |= {n[1].lower().replace("_", "-") for n in template_needs(uc.workflows)}
+    owners: list[tuple[str, str]] = [("system", SYSTEM_OWNER)]
+    owners += [("org", o.id) for o in declared.platform.organizations]
+    owners += [("user", u.id) for u in declared.platform.users]
+    owners += [("instance", i) for i in declared.instances]
+    owners += [("instance", i) for i in state.instances]
+    digests: dict[str, str] = {}
+    for kind, owner in owners:
+        for integ in sorted(integrations):
+            try:
+                secret_key = SecretKey(kind, owner, integ)  # type: ignore[arg-type]
+            except ValueError:
+                continue
+            data = source.get(secret_key)
+            if data is not None:
+                digests[str(secret_key)] = secret_digest(data, key)
+    return digests
+
+
+def sync_platform(store: Store, declared: DeclaredState) -> None:
+    """Mirror orgs, users, members and teams into SQLite; writes only what changed."""
+    platform = declared.platform
+    rows: dict[str, list[dict[str, Any]]] = {
+        "users": [{"id": u.id, "name": u.name, "email": u.email} for u in platform.users],
+        "organizations": [{"id": o.id, "name": o.name} for o in platform.organizations],
+        "memberships": [{"org": o.id, "user": m.user, "role": m.role.value}
+                        for o in platform.organizations for m in o.members],
+        "teams": [{"org": o.id, "id": t.id, "name": t.name,
+                   "members": json.dumps(sorted(t.members))}
+                  for o in platform.organizations for t in o.teams],
+    }
+    for table, wanted in rows.items():
+        current = [dict(r) for r in store.db[table].rows]
+        key = sorted(json.dumps(r, sort_keys=True) for r in wanted)
+        if key != sorted(json.dumps(r, sort_keys=True) for r in current):
+            with store.transaction() as c:
+                c.execute(f"DELETE FROM {table}")
+                for row in wanted:
+                    cols = ", ".join(row)
+                    marks = ", ".join("?" for _ in row)
+                    c.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})",
+                              list(row.values()))
+
+
+@dataclass
+class Engine:
+    store: Store
+    client: N8nClient
+    secrets: SecretSource
+    hash_key: bytes
+    base_url: str
+    stop: threading.Event = field(default_factory=threading.Event)
+    on_step: Callable[[StepResult], None] | None = None
+
+    def build_input(self, declared: DeclaredState,
+                    publications: frozenset[tuple[str, str]] = frozenset(),
+                    releases: dict[tuple[str, str], UseCase] | None = None) -> PlanInput:
+        state = snapshot(self.store)
+        rel = releases or {}
+        return PlanInput(
+            declared=declared, state=state,
+            observed=observe(self.client,
+                             ignore_positions=declared.platform.defaults.ignore_positions),
+            publications=publications, releases=rel,
+            secrets=gather_secrets(declared, rel, state, self.secrets, self.hash_key),
+            n8n_base_url=self.base_url, defaults=declared.platform.defaults)
+
+    def plan(self, declared: DeclaredState, publications: frozenset[tuple[str, str]] = frozenset(),
+             releases: dict[tuple[str, str], UseCase] | None = None) -> tuple[Plan, PlanInput]:
+        inp = self.build_input(declared, publications, releases)
+        return make_plan(inp), inp
+
+    def reconcile(self, declared: DeclaredState, *, trigger: str = "cli",
+                  publications: frozenset[tuple[str, str]] = frozenset(),
+                  releases: dict[tuple[str, str], UseCase] | None = None,
+                  expect: tuple[int, str] | None = None,
+                  extra_summary: dict[str, Any] | None = None) -> RunOutcome:
+        """Plan and apply; `expect` = (state version, plan fingerprint) of a saved plan."""
+        self.client.counter.reset()
+        started = time.perf_counter()
+        writer = StateWriter(self.store)
+        run_id = writer.insert_returning_id(
+            "INSERT INTO runs (started_at, trigger, revision) VALUES (?, ?, ?)",
+            now(), trigger, declared.revision)
+        plan: Plan | None = None
+        result: ApplyResult | None = None
+        try:
+            sync_platform(self.store, declared)
+            plan, inp = self.plan(declared, publications, releases)
+            if expect is not None and (plan.state_version, plan.fingerprint()) != expect:
+                raise StateConflict("the state or n8n changed since the plan was made; "
+                                    "make a new plan")
+            result = Applier(self.client, self.store, self.secrets, self.hash_key, inp,
+                             run_id, self.stop, self.on_step).apply(plan)
+            outcome = _outcome(plan, result)
+            error = "; ".join(f"{g}: {c}" for g, c in result.failed_groups.items()) or None
+        except PlanError as exc:
+            outcome, error = "failed", "; ".join(str(p) for p in exc.problems)
+        except ReconcilerError as exc:
+            outcome, error = "failed", f"{type(exc).__name__}: {exc}"
+        counts = self.client.counter.snapshot()
+        summary = _summary(plan, result, time.perf_counter() - started)
+        summary.update(extra_summary or {})
+        writer.execute(
+            "UPDATE runs SET finished_at=?, outcome=?, reads=?, writes=?, plan=?, summary=?,"
+            " error=? WHERE id=?", now(), outcome, counts["reads"], counts["writes"],
+            json.dumps([s.as_dict() for s in plan.steps], default=str) if plan else None,
+            json.dumps(summary, sort_keys=True), error, run_id)
+        return RunOutcome(run_id, plan, result, counts["reads"], counts["writes"], outcome,
+                          error, summary)
+
+
+def _outcome(plan: Plan, result: ApplyResult) -> str:
+    if result.stopped:
+        return "stopped"
+    if not plan.steps:
+        return "no_changes"
+    if result.ok:
+        return "applied"
+    applied = any(r.outcome == "applied" for r in result.results)
+    return "partial" if applied else "failed"
+
+
+def _summary(plan: Plan | None, result: ApplyResult | None, seconds: float) -> dict[str, Any]:
+    summary: dict[str, Any] = {"duration_s": round(seconds, 3)}
+    if plan is not None:
+        kinds: dict[str, int] = {}
+        for step in plan.steps:
+            kinds[step.kind] = kinds.get(step.kind, 0) + 1
+        summary["steps"] = kinds
+        summary["drift"] = [s.target() for s in plan.steps
+                            if getattr(s, "reason", "") == "drift" or s.kind == "report_drift"]
+    if result is not None:
+        summary["failed"] = result.failed_groups
+        summary["outcomes"] = {o: sum(1 for r in result.results if r.outcome == o)
+                               for o in ("applied", "failed", "skipped")}
+    return summary

@@ -1,0 +1,34 @@
+"""Read the live n8n once per run: our workflows (one list call) and credential ids."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.adapters.n8n_client import N8nClient
+from reconciler.plan.inputs import MANAGED_TAG, LiveWorkflow, Observed
+from reconciler.render.normalize import content_hash, normalize_for_compare
+
+
+def live_workflow(raw: dict[str, Any], ignore_positions: bool) -> LiveWorkflow:
+    return LiveWorkflow(
+        id=str(raw["id"]),
+        name=str(raw.get("name", "")),
+        version_id=raw.get("versionId"),
+        active_version_id=raw.get("activeVersionId"),
+        archived=bool(raw.get("isArchived", False)),
+        content_hash=content_hash(raw, ignore_positions=ignore_positions),
+        normalized=normalize_for_compare(raw, ignore_positions=ignore_positions),
+    )
+
+
+def observe(client: N8nClient, *, ignore_positions: bool = True,
+            with_credentials: bool = True) -> Observed:
+    """Two list reads in all (more only past 250 workflows a page)."""
+    workflows = {
+        str(raw["id"]): live_workflow(raw, ignore_positions)
+        for raw in client.list_workflows(tags=MANAGED_TAG)
+    }
+    credential_ids = None
+    if with_credentials:
+        credential_ids = frozenset(str(c["id"]) for c in client.list_credentials())
+    return Observed(workflows=workflows, credential_ids=credential_ids)

@@ -1,0 +1,90 @@
+"""The platform state as the planner sees it: a read-only snapshot of SQLite."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+TEMPLATE_STATUSES = ("inactive", "published", "deprecated")
+INSTANCE_STATES = ("active", "user_paused", "deploy_failed", "missing_integration", "archived")
+DEPLOYMENT_STATUSES = ("pending", "deploying", "deployed", "failed", "updating")
+
+
+def template_id(use_case: str, version: str) -> str:
+    return f"{use_case}@{version}"
+
+
+@dataclass(frozen=True)
+class TemplateRec:
+    id: str
+    use_case: str
+    version: str
+    fingerprint: str
+    status: str
+    revision: str | None
+    config: str  # use-case.yaml as JSON (the model's dump)
+    workflows: dict[str, str]  # workflow file path (relative) -> text, placeholders intact
+    skills: dict[str, str]  # SKILL.md path (relative) -> text
+    file_digests: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ProcessRec:
+    use_case: str
+    active_env: str  # which owner environment is active: dev | prod
+    removed: bool
+
+
+@dataclass(frozen=True)
+class InstanceRec:
+    id: str
+    use_case: str
+    owner_user: str | None
+    owner_org: str
+    environment: str
+    automatic: bool  # an owner environment the platform made, not a declared instance
+    version: str | None  # the version it runs (None: never deployed)
+    pinned: bool
+    active: bool
+    state: str
+    state_detail: str | None
+    sharing: dict[str, Any]
+    parameters: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class MappingRec:
+    instance_id: str
+    workflow_id: str
+    n8n_id: str
+    content_hash: str  # hash of the normalized content we last applied
+    version_id: str | None  # n8n versionId after our last write
+    published_version_id: str | None  # what we last published (for rollback)
+    archived: bool
+
+
+@dataclass(frozen=True)
+class CredentialRec:
+    key: str
+    n8n_id: str
+    name: str
+    type: str
+    digest: str  # keyed hash of the secret data; never the data
+
+
+@dataclass(frozen=True)
+class PlatformState:
+    version: int  # bumped by every apply: compare-and-set for saved plans
+    processes: dict[str, ProcessRec] = field(default_factory=dict)
+    templates: dict[str, TemplateRec] = field(default_factory=dict)
+    instances: dict[str, InstanceRec] = field(default_factory=dict)
+    mappings: dict[tuple[str, str], MappingRec] = field(default_factory=dict)
+    credentials: dict[str, CredentialRec] = field(default_factory=dict)
+    notices: frozenset[tuple[str, str, str]] = frozenset()  # (instance, kind, version)
+
+    def instance_mappings(self, instance_id: str) -> dict[str, MappingRec]:
+        return {wf: m for (inst, wf), m in self.mappings.items() if inst == instance_id}
+
+    def published_versions(self, use_case: str) -> list[str]:
+        return [t.version for t in self.templates.values()
+                if t.use_case == use_case and t.status == "published"]

@@ -1,0 +1,49 @@
+"""What the planner is given: every input is plain data, gathered before planning."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.model.declared import Defaults
+from reconciler.model.platform import PlatformState
+from reconciler.model.repository import DeclaredState, UseCase
+
+MANAGED_TAG = "managed-by-reconciler"
+
+
+@dataclass(frozen=True)
+class LiveWorkflow:
+    id: str
+    name: str
+    version_id: str | None
+    active_version_id: str | None  # None: not published
+    archived: bool
+    content_hash: str
+    normalized: dict[str, Any] = field(compare=False, repr=False)
+
+    @property
+    def published(self) -> bool:
+        return self.active_version_id is not None
+
+
+@dataclass(frozen=True)
+class Observed:
+    """The live n8n: only the workflows carrying our tag, and credential ids if listed."""
+
+    workflows: dict[str, LiveWorkflow]
+    credential_ids: frozenset[str] | None = None  # None: not known, not checked
+
+
+@dataclass(frozen=True)
+class PlanInput:
+    declared: DeclaredState  # the tracked branch's head: the dev state
+    state: PlatformState
+    observed: Observed
+    # (use case, version) publications, e.g. from tags `<use-case>@<version>`
+    publications: frozenset[tuple[str, str]] = frozenset()
+    # template content of published versions not at head (read at the tag's commit)
+    releases: dict[tuple[str, str], UseCase] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)  # SecretKey text -> keyed digest
+    n8n_base_url: str = ""
+    defaults: Defaults = field(default_factory=Defaults)

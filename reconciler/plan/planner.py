@@ -1,0 +1,193 @@
+"""The pure planner: (declared state, platform state, live n8n) -> ordered steps.
+
+No I/O here. Order: templates and processes; credentials to create or rotate; then
+each instance's group (drafts, publishes, unpublishes, archive, its record and
+notices); credentials no instance uses any more last.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.errors import PlanError, Problem
+from reconciler.model.platform import InstanceRec, template_id
+from reconciler.plan.credentials import (
+    CredentialUse,
+    credential_refs,
+    credential_steps,
+    resolve_uses,
+    template_needs,
+)
+from reconciler.plan.inputs import LiveWorkflow, PlanInput
+from reconciler.plan.instances import Desired, desired_instances
+from reconciler.plan.steps import (
+    AddNotice,
+    CreateCredential,
+    DeleteCredential,
+    RotateCredential,
+    SaveInstance,
+    Step,
+    pending,
+)
+from reconciler.plan.versions import build_catalog
+from reconciler.plan.workflows import (
+    InstanceContext,
+    base_context,
+    parse_workflow_name,
+    plan_archive,
+    plan_workflows,
+)
+
+
+@dataclass(frozen=True)
+class Plan:
+    steps: tuple[Step, ...]
+    state_version: int  # compare-and-set: apply refuses if the state moved since
+    revision: str | None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def changes(self) -> int:
+        return len(self.steps)
+
+    @property
+    def n8n_writes(self) -> int:
+        return sum(1 for s in self.steps if s.writes_n8n)
+
+    def fingerprint(self) -> str:
+        text = json.dumps([s.as_dict() for s in self.steps], sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def make_plan(inp: PlanInput) -> Plan:
+    catalog = build_catalog(inp)
+    wanted = desired_instances(inp, catalog)
+    problems: list[Problem] = catalog.problems + wanted.problems
+    steps: list[Step] = [*catalog.steps, *wanted.steps]
+    found = _live_by_key(inp.observed.workflows)
+    uses_by_instance: dict[str, list[CredentialUse]] = {}
+    missing_by_instance: dict[str, list[str]] = {}
+    for d in wanted.desired:
+        if d.template is None or d.archived:
+            continue
+        uses, missing = resolve_uses(template_needs(d.template.workflows), instance_id=d.id,
+                                     user=d.owner_user, org=d.owner_org, secrets=inp.secrets)
+        uses_by_instance[d.id], missing_by_instance[d.id] = uses, missing
+    needed = {u.key: u for uses in uses_by_instance.values() for u in uses}
+    recorded = {k: (c.n8n_id, c.digest) for k, c in inp.state.credentials.items()}
+    cred_steps = credential_steps(needed, recorded, inp.secrets,
+                                  inp.observed.credential_ids, keep=set())
+    steps.extend(s for s in cred_steps if isinstance(s, CreateCredential | RotateCredential))
+    cred_ids = {k: v[0] for k, v in recorded.items()}
+    for s in cred_steps:
+        if isinstance(s, CreateCredential):
+            cred_ids[s.key] = pending("cred", s.key)
+    for d in wanted.desired:
+        steps.extend(_instance_steps(inp, d, uses_by_instance.get(d.id, []),
+                                     missing_by_instance.get(d.id, []), cred_ids, found,
+                                     problems))
+    steps.extend(s for s in cred_steps if isinstance(s, DeleteCredential))
+    if problems:
+        raise PlanError(problems)
+    return Plan(steps=tuple(steps), state_version=inp.state.version,
+                revision=inp.declared.revision)
+
+
+def _live_by_key(live: dict[str, LiveWorkflow]) -> dict[tuple[str, str], list[LiveWorkflow]]:
+    found: dict[tuple[str, str], list[LiveWorkflow]] = {}
+    for wf in live.values():
+        key = parse_workflow_name(wf.name)
+        if key is not None and not wf.archived:
+            found.setdefault(key, []).append(wf)
+    return found
+
+
+def _instance_steps(inp: PlanInput, d: Desired, uses: list[CredentialUse], missing: list[str],
+                    cred_ids: dict[str, str], found: dict[tuple[str, str], list[LiveWorkflow]],
+                    problems: list[Problem]) -> list[Step]:
+    mappings = inp.state.instance_mappings(d.id)
+    template = d.template
+    refs = credential_refs([u for u in uses if u.key in cred_ids], cred_ids)
+    ctx = InstanceContext(
+        instance_id=d.id, use_case=template,  # type: ignore[arg-type]
+        base=base_context(instance_id=d.id, use_case=d.use_case, user=d.owner_user,
+                          org=d.owner_org, parameters=d.parameters, credentials=refs,
+                          base_url=inp.n8n_base_url),
+        mappings=mappings, live=inp.observed.workflows,
+        found={wid: found.get((d.id, wid), []) for wid in _workflow_ids(d, mappings)},
+        active=d.active and not missing and d.version is not None,
+        drift_revert=inp.defaults.drift.value == "revert",
+        ignore_positions=inp.defaults.ignore_positions)
+    if d.archived or template is None:
+        plan_archive(ctx, delete=d.archived and inp.defaults.prune)
+    elif missing and not mappings:
+        pass  # nothing deployed, nothing to deploy until the secret exists
+    else:
+        plan_workflows(ctx)
+    problems.extend(ctx.problems)
+    state = _state(d, missing)
+    record = _record(d, state, missing)
+    rec = inp.state.instances.get(d.id)
+    deployable = template is not None and not d.archived and not missing
+    deploying = ctx.changed and deployable
+    template_changed = deployable and (rec is None or rec.version != d.version)
+    if _record_changed(rec, record) or (deploying and template_changed):
+        ctx.steps.append(SaveInstance(
+            group=d.id, record=record,
+            deploy_template=template_id(d.use_case, d.version)
+            if (deploying or template_changed) and d.version else None,
+            previous_version=rec.version if rec else None))
+    for kind, version, message in d.notices:
+        if (d.id, kind, version) not in inp.state.notices:
+            ctx.steps.append(AddNotice(group=d.id, notice=kind, version=version,
+                                       message=message))
+    if missing and (d.id, "missing_integration", ",".join(missing)) not in inp.state.notices:
+        ctx.steps.append(AddNotice(group=d.id, notice="missing_integration",
+                                   version=",".join(missing),
+                                   message="missing secrets: " + ", ".join(missing)))
+    return ctx.steps
+
+
+def _workflow_ids(d: Desired, mappings: dict[str, Any]) -> set[str]:
+    ids = set(mappings)
+    if d.template is not None:
+        ids |= {wf.spec.id for wf in d.template.workflows}
+    return ids
+
+
+def _state(d: Desired, missing: list[str]) -> str:
+    if d.archived:
+        return "archived"
+    if missing:
+        return "missing_integration"
+    if not d.active and not d.automatic:
+        return "user_paused"
+    return "active"
+
+
+def _record(d: Desired, state: str, missing: list[str]) -> dict[str, Any]:
+    return {
+        "id": d.id, "use_case": d.use_case, "owner_user": d.owner_user,
+        "owner_org": d.owner_org, "environment": d.environment, "automatic": int(d.automatic),
+        "version": d.version, "pinned": int(d.pinned),
+        "active": int(d.active and not missing and not d.archived and d.version is not None),
+        "state": state,
+        "state_detail": ("missing: " + ", ".join(missing)) if missing else None,
+        "sharing": d.sharing, "parameters": d.parameters,
+    }
+
+
+def _record_changed(rec: InstanceRec | None, record: dict[str, Any]) -> bool:
+    if rec is None:
+        return True
+    current = {
+        "id": rec.id, "use_case": rec.use_case, "owner_user": rec.owner_user,
+        "owner_org": rec.owner_org, "environment": rec.environment,
+        "automatic": int(rec.automatic), "version": rec.version, "pinned": int(rec.pinned),
+        "active": int(rec.active), "state": rec.state, "state_detail": rec.state_detail,
+        "sharing": rec.sharing, "parameters": rec.parameters,
+    }
+    return current != record
