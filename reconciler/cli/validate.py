@@ -23,7 +23,7 @@ def collect_problems(path: str | None, repo: str | None, ref: str | None) -> lis
     state = checkable(loaded)
     if state is not None:
         problems.extend(check_references(state))
-    return problems
+    return sorted(problems, key=lambda p: (p.file, p.line or 0))
 
 
 _LABEL = {"must": "error", "should": "warning"}

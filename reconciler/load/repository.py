@@ -25,7 +25,11 @@ from reconciler.load.fingerprint import file_digest, use_case_fingerprint
 from reconciler.load.source import Source
 from reconciler.load.yamlfile import YamlError, parse_yaml
 from reconciler.model.declared import (
+    ENV_VAR,
+    PARAM_NAME,
+    SEMVER,
     SLUG,
+    WORKFLOW_FILE,
     InstanceSpec,
     PlatformFile,
     SkillFrontMatter,
@@ -128,6 +132,8 @@ class _Reader:
         except ValidationError as exc:
             for err in exc.errors():
                 loc = _data_path(data, (*err["loc"], *err.get("ctx", {}).get("at", ())))
+                if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+                    loc = (*loc, "type")  # the discriminator key is what to fix
                 self.add(path, _message(err), line=lines.line_of(loc),
                          field_=dotted(loc) or "(document)")
             return None
@@ -158,10 +164,31 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
 def _message(err: Any) -> str:
     if err["type"] == "extra_forbidden":
         return "unknown key (check the spelling; see the JSON Schema in schemas/)"
-    if err["type"] == "missing":
+    if err["type"] in ("missing", "union_tag_not_found"):
         return "required key is missing"
+    if err["type"] == "union_tag_invalid":
+        return f"{err['ctx']['tag']!r} is not one of {err['ctx']['expected_tags']}"
+    if err["type"] == "string_pattern_mismatch":
+        pattern = err["ctx"]["pattern"]
+        if pattern == ENV_VAR:  # the value may be a secret written by mistake: not echoed
+            return _PATTERNS[ENV_VAR]
+        if pattern in _PATTERNS:
+            return f"{err['input']!r} {_PATTERNS[pattern]}"
     msg: str = err["msg"]
     return msg.removeprefix("Value error, ")
+
+
+# The patterns users meet most, said in words.
+_PATTERNS = {
+    SEMVER: "is not a version: write X.Y.Z, e.g. 1.2.0",
+    SLUG: "must be lowercase letters, digits and '-' (at most 63, starting with a "
+          "letter or digit)",
+    PARAM_NAME: "must be upper case letters, digits and '_', starting with a letter",
+    ENV_VAR: "must be the NAME of an environment variable (A-Z, 0-9, _); never write "
+             "the value itself here",
+    WORKFLOW_FILE: "must be workflows/<name>.json, a file in the use case's workflows/ "
+                   "folder",
+}
 
 
 @dataclass(frozen=True)
@@ -239,7 +266,7 @@ def _load_use_cases(reader: _Reader) -> tuple[dict[str, UseCase], list[str]]:
     for slug in _children(reader, USE_CASES):
         folder = f"{USE_CASES}/{slug}"
         if not re.match(SLUG, slug):
-            reader.add(folder, f"use-case folder name {slug!r} must match {SLUG}")
+            reader.add(folder, f"use-case folder name {slug!r} {_PATTERNS[SLUG]}")
             broken.append(slug)
             continue
         use_case = _load_use_case(reader, slug, folder)
@@ -369,7 +396,8 @@ def _load_skills(reader: _Reader, folder: str) -> tuple[tuple[Skill, ...], dict[
     extra: dict[str, str] = {}
     base = f"{folder}/skills"
     for path in sorted(reader.entries):
-        if path.startswith(base + "/") and "/" not in path[len(base) + 1 :]:
+        if (path.startswith(base + "/") and "/" not in path[len(base) + 1 :]
+                and reader.entries[path].kind == "file"):
             reader.add(path, "skills/ holds one folder per skill: skills/<name>/SKILL.md")
     for name in _children(reader, base):
         path = f"{base}/{name}/{SKILL_FILE}"
@@ -421,7 +449,7 @@ def _load_instances(reader: _Reader) -> dict[str, InstanceDecl]:
             continue
         instance_id = name.rsplit(".", 1)[0]
         if not re.match(SLUG, instance_id):
-            reader.add(path, f"instance id {instance_id!r} (the file name) must match {SLUG}")
+            reader.add(path, f"instance id {instance_id!r} (the file name) {_PATTERNS[SLUG]}")
             continue
         if instance_id in seen:
             reader.add(path, f"instance id {instance_id!r} is declared twice")

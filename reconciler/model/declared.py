@@ -18,6 +18,8 @@ WORKFLOW_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
 PARAM_NAME = r"^[A-Z][A-Z0-9_]{0,62}$"
 INTEGRATION = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 SEMVER = r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$"
+ENV_VAR = r"^[A-Z][A-Z0-9_]*$"
+WORKFLOW_FILE = r"^workflows/[^/]+\.json$"
 
 Slug = Annotated[str, Field(pattern=SLUG)]
 Integration = Annotated[str, Field(pattern=INTEGRATION)]
@@ -225,7 +227,7 @@ class Process(Strict):
 
 class WorkflowSpec(Strict):
     id: str = Field(pattern=WORKFLOW_ID, description="Template workflow id (SUBWKFL key).")
-    file: str = Field(pattern=r"^workflows/[^/]+\.json$")
+    file: str = Field(pattern=WORKFLOW_FILE)
     name: str = Field(min_length=1)
     triggers: list[Trigger] = Field(min_length=1)
     integrations: list[Integration] = Field(default_factory=list)
@@ -371,8 +373,8 @@ class Organization(Strict):
 class N8nTarget(Strict):
     """Where an environment deploys; secrets are named by env var, never written here."""
 
-    url_env: str = Field(default="RECONCILER_N8N_URL", pattern=r"^[A-Z][A-Z0-9_]*$")
-    api_key_env: str = Field(default="RECONCILER_N8N_API_KEY", pattern=r"^[A-Z][A-Z0-9_]*$")
+    url_env: str = Field(default="RECONCILER_N8N_URL", pattern=ENV_VAR)
+    api_key_env: str = Field(default="RECONCILER_N8N_API_KEY", pattern=ENV_VAR)
 
 
 class DriftMode(StrEnum):
