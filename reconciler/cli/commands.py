@@ -11,12 +11,18 @@ _COMMANDS: dict[str, str] = {
     "reconciler.cli.validate": "validate",
     "reconciler.cli.schemas": "schemas",
     "reconciler.cli.n8n": "n8n",
+    "reconciler.cli.plan": "plan",
+    "reconciler.cli.apply": "apply",
+    "reconciler.cli.report": "report",
+    "reconciler.cli.report:status": "status",
+    "reconciler.cli.report:history": "history",
+    "reconciler.cli.version": "version",
 }
 
 
 def all_commands() -> list[click.Command]:
     found: list[click.Command] = []
-    for module_name, attr in _COMMANDS.items():
-        module = importlib.import_module(module_name)
+    for name, attr in _COMMANDS.items():
+        module = importlib.import_module(name.split(":", 1)[0])
         found.append(getattr(module, attr))
     return found

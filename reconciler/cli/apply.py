@@ -1,0 +1,52 @@
+"""`reconciler apply`: make n8n and the state match the repository."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from reconciler.cli.plan import _parse, load_saved, repo_options
+from reconciler.cli.runtime import load_declared, make_engine, open_store
+from reconciler.errors import PlanError, UsageError
+from reconciler.report.show import render_run
+
+
+def run(repo: str | None, ref: str | None, path: str | None, publish: tuple[str, ...],
+        state: str | None, expect: tuple[int, str] | None, fmt: str) -> int:
+    declared = load_declared(repo, ref, path)
+    if declared.releases.problems:
+        raise PlanError(declared.releases.problems)
+    store = open_store(state)
+    engine = make_engine(store)
+    outcome = engine.reconcile(
+        declared.state, trigger="cli",
+        publications=frozenset(declared.releases.publications | _parse(publish)),
+        releases=declared.releases.contents, expect=expect)
+    assert outcome.run_id is not None
+    click.echo(render_run(store, outcome.run_id, fmt))
+    return 0 if outcome.outcome in ("applied", "no_changes") else 1
+
+
+@click.command("apply")
+@click.argument("plan_file", required=False)
+@repo_options
+@click.option("--yes", is_flag=True, help="Apply without a saved plan.")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]),
+              default="text", show_default=True)
+def apply(plan_file: str | None, repo: str | None, ref: str | None, path: str | None,
+          publish: tuple[str, ...], state: str | None, yes: bool, fmt: str) -> int:
+    """Apply a saved plan (refused if anything moved since), or plan and apply with --yes."""
+    if plan_file is not None:
+        saved: dict[str, Any] = load_saved(plan_file)
+        source = saved["source"]
+        expect = (int(saved["state_version"]), str(saved["fingerprint"]))
+        # The saved revision, not the ref: the branch may have moved since.
+        rev = source["revision"] if source.get("repo") and source.get("ref") else None
+        return run(source.get("repo") if source.get("ref") else None, rev,
+                   None if source.get("ref") else source.get("repo"),
+                   tuple(source.get("publish", [])), state, expect, fmt)
+    if not yes:
+        raise UsageError("apply changes n8n: pass --yes, or a plan saved with "
+                         "`reconciler plan --out FILE`")
+    return run(repo, ref, path, publish, state, None, fmt)

@@ -1,0 +1,57 @@
+"""What commands share: the state file, the n8n connection, the declared state."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.adapters import git
+from reconciler.adapters.n8n_client import N8nClient
+from reconciler.adapters.secrets import hash_key_from, secret_sources_from_env
+from reconciler.apply.engine import Engine
+from reconciler.errors import UsageError
+from reconciler.load.releases import Releases, read_releases
+from reconciler.load.repository import load
+from reconciler.load.source import FolderSource, GitSource
+from reconciler.model.repository import DeclaredState
+from reconciler.store.db import Store, state_path
+
+
+def open_store(path: str | None = None) -> Store:
+    return Store(state_path(path))
+
+
+def n8n_from_env() -> tuple[str, str]:
+    url = os.environ.get("RECONCILER_N8N_URL")
+    key = os.environ.get("RECONCILER_N8N_API_KEY")
+    if not url or not key:
+        raise UsageError("set RECONCILER_N8N_URL and RECONCILER_N8N_API_KEY "
+                         "(`reconciler n8n up` prints them for a local n8n)")
+    return url.rstrip("/"), key
+
+
+def make_engine(store: Store) -> Engine:
+    url, key = n8n_from_env()
+    return Engine(store=store, client=N8nClient(url, key),
+                  secrets=secret_sources_from_env(os.environ),
+                  hash_key=hash_key_from(Path(store.path).resolve().parent),
+                  base_url=url)
+
+
+@dataclass
+class Declared:
+    state: DeclaredState
+    releases: Releases
+    location: str
+    ref: str | None
+
+
+def load_declared(repo: str | None, ref: str | None, path: str | None = None) -> Declared:
+    """The branch's head (dev) and, from git, the release tags (prod)."""
+    if repo is None:
+        folder = path or "."
+        return Declared(load(FolderSource(folder)), Releases(), folder, None)
+    repository = git.open_repository(repo)
+    state = load(GitSource(repository, ref or "HEAD", label=f"{repo}@{ref or 'HEAD'}"))
+    return Declared(state, read_releases(repository), repo, ref or "HEAD")

@@ -1,0 +1,63 @@
+"""Render a plan for people (text, markdown for a pull-request comment) and machines (json)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from reconciler.plan.planner import Plan
+
+MARKDOWN_LIMIT = 64_000  # GitHub refuses comments above 65,536 characters
+
+
+def plan_json(plan: Plan, extra: dict[str, Any] | None = None) -> str:
+    return json.dumps({
+        "revision": plan.revision, "state_version": plan.state_version,
+        "fingerprint": plan.fingerprint(), "changes": plan.changes,
+        "n8n_writes": plan.n8n_writes, "steps": [s.as_dict() for s in plan.steps],
+        **(extra or {}),
+    }, indent=2, sort_keys=True, default=str)
+
+
+def plan_text(plan: Plan) -> str:
+    if not plan.steps:
+        return "No changes: n8n and the state match the repository."
+    lines = [f"Plan: {plan.changes} step(s), {plan.n8n_writes} n8n write step(s)"]
+    for step in plan.steps:
+        lines.append(f"  + {step.summary()}")
+        for diff in getattr(step, "diff", []) or []:
+            lines.append(f"      ~ {diff}")
+    return "\n".join(lines)
+
+
+def plan_markdown(plan: Plan, title: str = "n8n-reconciler plan") -> str:
+    if not plan.steps:
+        return f"### {title}\n\nNo changes.\n"
+    by_group: dict[str, list[str]] = {}
+    for step in plan.steps:
+        by_group.setdefault(step.group or "platform", []).append(step.summary())
+    kinds = Counter(step.kind for step in plan.steps)
+    head = [f"### {title}", "",
+            f"**{plan.changes}** step(s), **{plan.n8n_writes}** n8n write step(s)"
+            + (f" at `{plan.revision[:12]}`" if plan.revision else ""), "",
+            "| step | count |", "|---|---|"]
+    head += [f"| `{kind}` | {count} |" for kind, count in sorted(kinds.items())]
+    body: list[str] = [""]
+    for group, lines in by_group.items():
+        body.append(f"<details><summary><b>{group}</b>: {len(lines)} step(s)</summary>\n")
+        body += [f"- {line}" for line in lines]
+        body.append("\n</details>")
+    text = "\n".join(head + body) + "\n"
+    if len(text) > MARKDOWN_LIMIT:
+        cut = text[: MARKDOWN_LIMIT - 200].rsplit("\n", 1)[0]
+        text = cut + "\n\n</details>\n\n_Plan truncated: run `reconciler plan` for all of it._\n"
+    return text
+
+
+def render_plan(plan: Plan, fmt: str) -> str:
+    if fmt == "json":
+        return plan_json(plan)
+    if fmt == "markdown":
+        return plan_markdown(plan)
+    return plan_text(plan)
