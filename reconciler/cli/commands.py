@@ -9,6 +9,7 @@ import click
 # module name -> attribute holding the click command (or group)
 _COMMANDS: dict[str, str] = {
     "reconciler.cli.validate": "validate",
+    "reconciler.cli.rules": "rules",
     "reconciler.cli.schemas": "schemas",
     "reconciler.cli.n8n": "n8n",
     "reconciler.cli.plan": "plan",

@@ -1,71 +1,110 @@
-"""`reconciler validate`: check a folder or a git revision of the repository."""
+"""`reconciler validate`: lint a folder or a git revision of the repository.
+
+Exit 0 valid, 1 invalid (a `must` problem, or any problem with `--strict`),
+2 usage error (including an unknown rule id).
+"""
 
 from __future__ import annotations
 
-import json
+import sys
+from pathlib import Path
 
 import click
 
 from reconciler.errors import Problem
-from reconciler.load.repository import checkable, load_all
 from reconciler.load.source import open_source
-from reconciler.validate.references import check_references
+from reconciler.validate.docs import rules_listing
+from reconciler.validate.engine import Result, UnknownRule, lint_source, select_rules
+from reconciler.validate.fixer import fix_folder
+from reconciler.validate.report import json_report, junit_report, sarif_report, text_report
+from reconciler.validate.rules import Options, Rule
+from reconciler.validate.rules.registry import DEFAULT_LLM_MODELS
+
+
+def _ids(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _rules(only: str | None, exclude: str | None) -> list[Rule]:
+    try:
+        return select_rules(_ids(only), _ids(exclude))
+    except UnknownRule as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def render(result: Result, rules: list[Rule], fmt: str, strict: bool) -> str:
+    problems = result.problems
+    valid = not result.blocking(strict)
+    if fmt == "json":
+        return json_report(problems, valid)
+    if fmt == "sarif":
+        return sarif_report(problems, rules)
+    if fmt == "junit":
+        return junit_report(problems, rules, result.lint, strict)
+    return text_report(problems, color=sys.stdout.isatty())
 
 
 def collect_problems(path: str | None, repo: str | None, ref: str | None) -> list[Problem]:
-    """Every problem: of each file on its own, then across files for what loaded.
-
-    Cross-file checks run even when some files are broken, so fixing one problem
-    does not reveal the next only on the following run.
-    """
-    loaded = load_all(open_source(repo, ref, path))
-    problems = list(loaded.problems)
-    state = checkable(loaded)
-    if state is not None:
-        problems.extend(check_references(state))
-    return sorted(problems, key=lambda p: (p.file, p.line or 0))
+    """Every problem of every rule, for callers that only want the list."""
+    return lint_source(open_source(repo, ref, path), select_rules()).problems
 
 
-_LABEL = {"must": "error", "should": "warning"}
-
-
-def render_problems(problems: list[Problem], fmt: str) -> str:
-    if fmt == "json":
-        blocking = [p for p in problems if p.severity == "must"]
-        return json.dumps({
-            "valid": not blocking,
-            "problems": [
-                {"file": p.file, "line": p.line, "field": p.field, "rule": p.rule,
-                 "severity": p.severity, "message": p.message, "hint": p.hint}
-                for p in problems
-            ],
-        }, indent=2)
-    if not problems:
-        return "valid: no problems found"
-    lines = [f"{_LABEL.get(p.severity, p.severity)}: {p}" + (f" ({p.rule})" if p.rule else "")
-             for p in problems]
-    lines.append(f"{len(problems)} problem(s)")
-    return "\n".join(lines)
-
-
-def run(path: str | None, repo: str | None, ref: str | None, fmt: str) -> int:
+def _check_usage(path: str | None, repo: str | None, ref: str | None, fix: bool,
+                 dry_run: bool) -> None:
     if path is not None and repo is not None:
         raise click.UsageError("give a folder or --repo, not both")
     if ref is not None and repo is None:
         raise click.UsageError("--ref reads a git revision: name the repository with --repo")
-    problems = collect_problems(path, repo, ref)
-    click.echo(render_problems(problems, fmt))
-    return 1 if any(p.severity == "must" for p in problems) else 0
+    if fix and repo is not None:
+        raise click.UsageError("--fix rewrites files: give a folder, not --repo")
+    if dry_run and not fix:
+        raise click.UsageError("--dry-run goes with --fix")
+
+
+def _fix(root: str, rules: list[Rule], options: Options, dry_run: bool) -> Result:
+    outcome = fix_folder(Path(root), rules, options)
+    if dry_run:
+        click.echo(outcome.diff(), nl=False)
+    else:
+        outcome.write(Path(root))
+        for file in sorted(outcome.after):
+            click.echo(f"fixed {file}", err=True)
+    return outcome.result
 
 
 @click.command("validate")
 @click.argument("path", required=False, type=click.Path(exists=True, file_okay=False))
 @click.option("--repo", help="A git repository (path or URL) to read a revision from.")
 @click.option("--ref", help="Branch, tag or commit (with --repo; default HEAD).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
-def validate(path: str | None, repo: str | None, ref: str | None, fmt: str) -> int:
-    """Check the declared state: exit 0 valid, 1 invalid, 2 usage error."""
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "junit"]),
+              default="text", show_default=True)
+@click.option("--strict", is_flag=True, help="'should' problems block too.")
+@click.option("--rules", "only", metavar="ID,..", help="Run only these rules.")
+@click.option("--exclude-rules", "exclude", metavar="ID,..", help="Skip these rules.")
+@click.option("--fix", is_flag=True, help="Repair what can be repaired safely (a folder only).")
+@click.option("--dry-run", is_flag=True, help="With --fix: print the diff, write nothing.")
+@click.option("--allow-model", "models", multiple=True, metavar="ID",
+              help="Also allow this AI model id (a trailing * matches a prefix).")
+@click.option("--list-rules", is_flag=True, help="List the rules and exit.")
+def validate(path: str | None, repo: str | None, ref: str | None, fmt: str, strict: bool,
+             only: str | None, exclude: str | None, fix: bool, dry_run: bool,
+             models: tuple[str, ...], list_rules: bool) -> int:
+    """Lint the declared state: exit 0 valid, 1 invalid, 2 usage error."""
+    rules = _rules(only, exclude)
+    if list_rules:
+        click.echo(rules_listing())
+        return 0
+    _check_usage(path, repo, ref, fix, dry_run)
     if path is None and repo is None:
         path = "."
-    return run(path, repo, ref, fmt)
+    options = Options(llm_models=DEFAULT_LLM_MODELS | frozenset(models))
+    if fix:
+        assert path is not None
+        result = _fix(path, rules, options, dry_run)
+        if dry_run:
+            return 1 if result.blocking(strict) else 0
+    else:
+        result = lint_source(open_source(repo, ref, path), rules, options)
+    click.echo(render(result, rules, fmt, strict))
+    return 1 if result.blocking(strict) else 0
+

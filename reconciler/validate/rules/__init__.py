@@ -1,0 +1,15 @@
+"""The lint rules, in four layers; importing this package registers them all."""
+
+from reconciler.validate.rules import content, folder, graph, platform, refs
+from reconciler.validate.rules.registry import (
+    LOAD,
+    REGISTRY,
+    FixContext,
+    Layer,
+    Lint,
+    Options,
+    Rule,
+)
+
+__all__ = ["LOAD", "REGISTRY", "FixContext", "Layer", "Lint", "Options", "Rule",
+           "content", "folder", "graph", "platform", "refs"]

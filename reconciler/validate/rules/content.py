@@ -1,0 +1,535 @@
+"""Content rules: what one workflow file holds, node by node."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from reconciler.model.declared import FieldType
+from reconciler.model.placeholders import (
+    LOOSE_RE,
+    PLACEHOLDER_RE,
+    SUFFIXES,
+    Placeholder,
+    bare_marker,
+    find_placeholders,
+    is_bare_marker,
+)
+from reconciler.model.repository import UseCase, WorkflowFile
+from reconciler.validate.rules import n8n
+from reconciler.validate.rules.jsontext import dump_workflow, json_fix
+from reconciler.validate.rules.registry import Finding, FixContext, Layer, Lint, rule
+
+C = Layer.content
+DATA_NAMES = {
+    "PROCDATA": {"PROCESS_ID", "NAMESPACE"},
+    "USERDATA": {"PROCESS_INSTANCE_UID", "USER_ID", "ORGANIZATION_ID"},
+}
+
+
+def _loose(lint: Lint) -> Iterator[tuple[WorkflowFile, tuple[str | int, ...], str]]:
+    """Every `{{UPPER...}}` in a workflow's strings, with where it stands."""
+    for _, wf in lint.workflows():
+        for path, text in n8n.strings(wf.content):
+            for match in LOOSE_RE.finditer(text):
+                yield wf, path, match.group(0)
+
+
+def _scope_of(text: str) -> str | None:
+    inner = text.strip("{} ")
+    return next((s for s in SUFFIXES if inner.startswith(s + "_")), None)
+
+
+def _fix_suffixes(text: str, ctx: FixContext) -> str:
+    """Replace a wrong suffix of a known scope with the right one, in place."""
+
+    def right(match: re.Match[str]) -> str:
+        scope = match.group(1)
+        if scope in SUFFIXES and match.group(3) != SUFFIXES[scope]:
+            return f"{{{{{scope}_{match.group(2)}_{SUFFIXES[scope]}}}}}"
+        return match.group(0)
+
+    return PLACEHOLDER_RE.sub(right, text)
+
+
+@rule("PLACEHOLDER-SYNTAX", C, "must",
+      "Placeholders of known scopes are well formed", fix=_fix_suffixes)
+def placeholder_syntax(lint: Lint) -> Iterator[Finding]:
+    """A placeholder is `{{SCOPE_BODY_SUFFIX}}` where the suffix is the scope spelt
+    backwards (`ORGSECRET` -> `TERCESORG`). A wrong suffix, a missing suffix or an
+    unknown PROCDATA/USERDATA name leaves the text unrendered. The fix corrects
+    wrong suffixes."""
+    for wf, path, text in _loose(lint):
+        scope = _scope_of(text)
+        if scope is None:
+            continue
+        found = find_placeholders(text)
+        if not found or found[0].text != text:
+            yield Finding(wf.path, f"{text} is not a well-formed {scope} placeholder", path,
+                          f"write {{{{{scope}_<NAME>_{SUFFIXES[scope]}}}}}")
+            continue
+        ph = found[0]
+        if not ph.suffix_ok:
+            yield Finding(wf.path, f"{ph.text}: the suffix of {scope} is {SUFFIXES[scope]}",
+                          path)
+        elif scope in DATA_NAMES and ph.body not in DATA_NAMES[scope]:
+            yield Finding(wf.path, f"{ph.text}: {scope} has no value {ph.body!r}", path,
+                          f"known: {', '.join(sorted(DATA_NAMES[scope]))}")
+
+
+@rule("PLACEHOLDER-SCOPE", C, "should", "Placeholder-shaped text uses a known scope")
+def placeholder_scope(lint: Lint) -> Iterator[Finding]:
+    """Text shaped like a placeholder (`{{WORD_WORD}}`) with an unknown scope is
+    left in the workflow as it is; usually a typo of a scope name."""
+    for wf, path, text in _loose(lint):
+        if _scope_of(text) is None and "_" in text:
+            yield Finding(wf.path, f"{text} does not start with a known placeholder scope",
+                          path, f"scopes: {', '.join(SUFFIXES)}")
+
+
+_STRING_TYPES = {FieldType.string, FieldType.text, FieldType.date, FieldType.select,
+                 FieldType.radio, FieldType.file}
+
+
+def _quoted_typed(uc: UseCase, value: object) -> Placeholder | None:
+    """The INSTPARM placeholder `value` is exactly, if its parameter is not a string."""
+    if not isinstance(value, str) or is_bare_marker(value):
+        return None
+    found = find_placeholders(value)
+    if len(found) != 1 or found[0].text != value or found[0].scope != "INSTPARM":
+        return None
+    spec = uc.config.parameters.get(found[0].body)
+    return found[0] if spec is not None and spec.type not in _STRING_TYPES else None
+
+
+def _unquote_in(node: Any, uc: UseCase) -> Any:
+    if isinstance(node, dict):
+        return {k: _unquote_in(v, uc) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_unquote_in(v, uc) for v in node]
+    ph = _quoted_typed(uc, node)
+    return bare_marker(ph.text) if ph else node
+
+
+def _unquote(text: str, ctx: FixContext) -> str:
+    """Write typed INSTPARM placeholders bare, so they keep their JSON type."""
+    uc = ctx.lint.use_case_of(ctx.file)
+    if uc is None:
+        return text
+
+    @json_fix
+    def change(content: dict[str, Any], _: FixContext) -> None:
+        new = _unquote_in(content, uc)
+        content.clear()
+        content.update(new)
+
+    return change(text, ctx)
+
+
+@rule("INSTPARM-QUOTE", C, "must",
+      "Non-string INSTPARM placeholders stand bare, not quoted", fix=_unquote)
+def instparm_quote(lint: Lint) -> Iterator[Finding]:
+    """A placeholder inside a JSON string is replaced by the value's text, so
+    `"{{INSTPARM_MIN_SCORE_MRAPTSNI}}"` becomes the string `"50"`, not the number.
+    A value of a number, boolean, array or object parameter stands bare:
+    `"value": {{INSTPARM_MIN_SCORE_MRAPTSNI}}`. The fix removes the quotes."""
+    for uc, wf in lint.workflows():
+        for path, text in n8n.strings(wf.content):
+            ph = _quoted_typed(uc, text)
+            if ph is not None:
+                kind = uc.config.parameters[ph.body].type.value
+                yield Finding(wf.path, f"{ph.text} is quoted, so its {kind} value becomes "
+                              "a string", path, "remove the quotes around it")
+
+
+def _credentials(wf: WorkflowFile) -> Iterator[tuple[n8n.Node, str, dict[str, Any]]]:
+    for node in n8n.nodes(wf):
+        creds = node.data.get("credentials")
+        for ctype, ref in creds.items() if isinstance(creds, dict) else ():
+            yield node, ctype, ref if isinstance(ref, dict) else {}
+
+
+@rule("CRED-HARDCODED", C, "must", "Credential ids are placeholders, never fixed ids")
+def cred_hardcoded(lint: Lint) -> Iterator[Finding]:
+    """A credential id copied from one n8n would give every installation the same
+    credential (or none, on another server). Each node credential's `id` is a
+    credential placeholder (FLEXCRED, USERCRED, ORGCRED, INSTCRED or SYSCREDS)
+    resolved per installation."""
+    for _, wf in lint.workflows():
+        for node, ctype, ref in _credentials(wf):
+            value = ref.get("id")
+            if not isinstance(value, str) or not find_placeholders(value):
+                yield Finding(wf.path, f"node {node.name!r} credential {ctype!r} has a fixed "
+                              f"id {value!r}", (*node.path, "credentials", ctype, "id"),
+                              "use e.g. {{ORGCRED_SLACK_ID_DERCGRO}}")
+
+
+def _cred_part(value: object) -> tuple[Placeholder, str, str] | None:
+    found = find_placeholders(value) if isinstance(value, str) else []
+    if len(found) != 1 or found[0].text != value:
+        return None
+    part = found[0].credential_part
+    return (found[0], *part) if part else None
+
+
+@rule("CRED-ID-NAME", C, "must",
+      "A credential's id uses an _ID_ placeholder and its name the matching _NAME_")
+def cred_id_name(lint: Lint) -> Iterator[Finding]:
+    """`credentials.<type>.id` is exactly `{{<SCOPE>_<INTEGRATION>_ID_<SUFFIX>}}` and
+    `.name` exactly `{{<SCOPE>_<INTEGRATION>_NAME_<SUFFIX>}}`, of the same scope and
+    integration: n8n matches credentials by id and shows the name."""
+    for _, wf in lint.workflows():
+        for node, ctype, ref in _credentials(wf):
+            base = (*node.path, "credentials", ctype)
+            if not find_placeholders(str(ref.get("id", ""))):
+                continue  # CRED-HARDCODED
+            got_id, got_name = _cred_part(ref.get("id")), _cred_part(ref.get("name"))
+            if got_id is None or got_id[2] != "ID":
+                yield Finding(wf.path, f"{ctype}.id is not one credential _ID_ placeholder",
+                              (*base, "id"))
+            elif got_name is None or got_name[2] != "NAME":
+                yield Finding(wf.path, f"{ctype}.name is not one credential _NAME_ placeholder",
+                              (*base, "name"), f"use {got_id[0].text.replace('_ID_', '_NAME_')}")
+            elif (got_id[0].scope, got_id[1]) != (got_name[0].scope, got_name[1]):
+                yield Finding(wf.path, f"{ctype}: id and name name different credentials",
+                              (*base, "name"))
+
+
+@rule("CRED-ONE-SCOPE", C, "must", "A node's credentials all come from one scope")
+def cred_one_scope(lint: Lint) -> Iterator[Finding]:
+    """Mixing scopes on one node (a user's OAuth next to an organization key) makes
+    the node run with two owners' rights; split it into two nodes."""
+    for _, wf in lint.workflows():
+        scopes: dict[int, set[str]] = {}
+        for node, _, ref in _credentials(wf):
+            for value in ref.values():
+                for ph in find_placeholders(value) if isinstance(value, str) else []:
+                    scopes.setdefault(node.index, set()).add(ph.scope)
+        for index, found in sorted(scopes.items()):
+            if len(found) > 1:
+                yield Finding(wf.path, f"node mixes credential scopes {sorted(found)}",
+                              ("nodes", index, "credentials"))
+
+
+@json_fix
+def _execution_order(content: dict[str, Any], ctx: FixContext) -> None:
+    """Set settings.executionOrder to v1."""
+    settings = content.setdefault("settings", {})
+    if isinstance(settings, dict):
+        settings["executionOrder"] = "v1"
+
+
+@rule("SETTINGS-EXECUTION-ORDER", C, "must", "settings.executionOrder is \"v1\"",
+      fix=_execution_order)
+def execution_order(lint: Lint) -> Iterator[Finding]:
+    """n8n 1.0+ runs branches one after the other (`v1`); the legacy order
+    interleaves them and changes results. Every workflow sets `executionOrder: v1`.
+    The fix sets it."""
+    for _, wf in lint.workflows():
+        value = n8n.settings(wf).get("executionOrder")
+        if value != "v1":
+            yield Finding(wf.path, f"settings.executionOrder is {value!r}, not 'v1'",
+                          ("settings", "executionOrder") if value is not None else ("settings",))
+
+
+SERVER_FIELDS = ("id", "versionId", "meta", "active", "tags", "pinData", "createdAt",
+                 "updatedAt", "isArchived", "shared", "triggerCount", "activeVersion",
+                 "activeVersionId")
+# What n8n 2.x's public API accepts in `settings`; anything else is a 400.
+SETTINGS_KEYS = frozenset({
+    "saveExecutionProgress", "saveManualExecutions", "saveDataErrorExecution",
+    "saveDataSuccessExecution", "executionTimeout", "errorWorkflow", "timezone",
+    "executionOrder", "binaryMode", "callerPolicy", "callerIds", "timeSavedMode",
+    "timeSavedPerExecution", "redactionPolicy", "availableInMCP", "customTelemetryTags",
+    "credentialResolverId",
+})
+
+
+@json_fix
+def _strip_server(content: dict[str, Any], ctx: FixContext) -> None:
+    """Remove fields that n8n manages itself."""
+    for key in SERVER_FIELDS:
+        content.pop(key, None)
+
+
+@rule("SERVER-FIELDS", C, "must", "No server-managed top-level fields", fix=_strip_server)
+def server_fields(lint: Lint) -> Iterator[Finding]:
+    """An export from n8n carries fields the server owns (`id`, `versionId`, `meta`,
+    `active`, `tags`, `pinData`, timestamps...). The reconciler decides ids,
+    activation and tags per installation, and pinned test data must not ship. The
+    fix removes them."""
+    for _, wf in lint.workflows():
+        for key in SERVER_FIELDS:
+            if key in wf.content:
+                yield Finding(wf.path, f"top-level field {key!r} is managed by n8n", (key,),
+                              "remove it")
+
+
+@rule("SETTINGS-KEYS", C, "must", "settings holds only keys n8n's API accepts")
+def settings_keys(lint: Lint) -> Iterator[Finding]:
+    """n8n's public API rejects a workflow whose `settings` holds an unknown key
+    (often a typo, or a key an editor export adds), so the deploy would fail.
+    Known keys: see `SETTINGS_KEYS`; `settings` itself is an object."""
+    for _, wf in lint.workflows():
+        raw = wf.content.get("settings")
+        if raw is not None and not isinstance(raw, dict):
+            yield Finding(wf.path, "settings is not an object", ("settings",))
+        for key in n8n.settings(wf):
+            if key not in SETTINGS_KEYS:
+                yield Finding(wf.path, f"settings key {key!r} is not accepted by n8n",
+                              ("settings", key))
+
+
+_WEBHOOK_TYPES = {n8n.WEBHOOK, "n8n-nodes-base.formTrigger", "@n8n/n8n-nodes-langchain.chatTrigger"}
+
+
+def webhook_uuid(file: str, node_name: str) -> str:
+    """A stable webhookId: the same file and node always get the same one."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"n8n-reconciler:{file}#{node_name}"))
+
+
+def _add_webhook_ids(text: str, ctx: FixContext) -> str:
+    """Give webhook nodes without one a deterministic webhookId."""
+
+    @json_fix
+    def change(content: dict[str, Any], _: FixContext) -> None:
+        for node in content.get("nodes", []):
+            if (isinstance(node, dict) and node.get("type") in _WEBHOOK_TYPES
+                    and not node.get("webhookId")):
+                node["webhookId"] = webhook_uuid(ctx.file, str(node.get("name")))
+
+    return change(text, ctx)
+
+
+@rule("WEBHOOK-ID", C, "must", "Webhook nodes have their own webhookId", fix=_add_webhook_ids)
+def webhook_id(lint: Lint) -> Iterator[Finding]:
+    """n8n registers a webhook node under its `webhookId`; without one the editor
+    makes a new one on every import, and two nodes sharing one collide. The fix
+    derives a stable id from the file and the node name (UUID 5)."""
+    for uc in lint.state.use_cases.values():
+        seen: dict[str, str] = {}
+        for wf in uc.workflows:
+            for node in n8n.nodes(wf):
+                if node.type not in _WEBHOOK_TYPES:
+                    continue
+                value = node.data.get("webhookId")
+                if not isinstance(value, str) or not value:
+                    yield Finding(wf.path, f"webhook node {node.name!r} has no webhookId",
+                                  node.path)
+                elif value in seen:
+                    yield Finding(wf.path, f"webhook node {node.name!r} reuses webhookId of "
+                                  f"{seen[value]}", (*node.path, "webhookId"))
+                else:
+                    seen[value] = f"{wf.path} {node.name!r}"
+
+
+AUTH_CREDENTIAL = {"basicAuth": "httpBasicAuth", "headerAuth": "httpHeaderAuth",
+                   "jwtAuth": "jwtAuth"}
+AUTH_SCOPES = {"ORGCRED", "INSTCRED", "SYSCREDS"}
+
+
+@rule("WEBHOOK-AUTH", C, "must",
+      "Webhooks are capability URLs or authenticate with an installation credential")
+def webhook_auth(lint: Lint) -> Iterator[Finding]:
+    """On this platform a webhook URL holds the installation's uid
+    (PLATFORM-WEBHOOK-PATH), so an unauthenticated webhook (`authentication` absent
+    or `none`) is reachable only by who was given the URL. A webhook may add
+    `basicAuth`, `headerAuth` or `jwtAuth`; it then carries the matching n8n
+    credential (`httpBasicAuth`, `httpHeaderAuth`, `jwtAuth`) from an organization,
+    installation or platform scope (ORGCRED, INSTCRED, SYSCREDS) — never a member's
+    own (USERCRED, FLEXCRED), which other callers could not present."""
+    for _, wf in lint.workflows():
+        for node in n8n.nodes(wf):
+            if node.type != n8n.WEBHOOK:
+                continue
+            mode = node.params.get("authentication", "none")
+            where = (*node.path, "parameters", "authentication")
+            if mode == "none":
+                continue
+            ctype = AUTH_CREDENTIAL.get(str(mode))
+            if ctype is None:
+                yield Finding(wf.path, f"webhook {node.name!r}: unknown authentication "
+                              f"{mode!r}", where, "none, basicAuth, headerAuth or jwtAuth")
+                continue
+            creds = node.data.get("credentials")
+            ref = creds.get(ctype) if isinstance(creds, dict) else None
+            scopes = {ph.scope for ph in find_placeholders(str(ref))} if ref else set()
+            if not ref:
+                yield Finding(wf.path, f"webhook {node.name!r} uses {mode} without a "
+                              f"{ctype!r} credential", (*node.path, "credentials"))
+            elif not scopes or not scopes <= AUTH_SCOPES:
+                yield Finding(wf.path, f"webhook {node.name!r} authenticates with "
+                              f"{sorted(scopes) or 'a fixed credential'}",
+                              (*node.path, "credentials", ctype), "use ORGCRED or INSTCRED")
+
+
+def _external(graph: n8n.Graph, node: n8n.Node) -> bool:
+    """Nodes that call an outside service and can fail transiently."""
+    if node.is_trigger or node.type in (n8n.EXEC, n8n.RESPOND):
+        return False
+    if any(e.source == node.name and e.kind != "main" for e in graph.edges):
+        return False  # an AI sub-node: its parent node runs (and retries) it
+    return node.type == n8n.HTTP_REQUEST or bool(node.data.get("credentials"))
+
+
+def _external_nodes(wf: WorkflowFile) -> list[n8n.Node]:
+    graph = n8n.Graph.of(wf)
+    return [n for n in graph.by_name.values() if _external(graph, n)]
+
+
+def _add_retries(text: str, ctx: FixContext) -> str:
+    """Turn on retries (3 tries, 2 s apart) on external API nodes."""
+    wf = ctx.lint.workflow_at(ctx.file)
+    if wf is None:
+        return text
+    names = {n.name for n in _external_nodes(wf)}
+
+    @json_fix
+    def change(content: dict[str, Any], _: FixContext) -> None:
+        for node in content.get("nodes", []):
+            if isinstance(node, dict) and node.get("name") in names and not node.get(
+                    "retryOnFail"):
+                node["retryOnFail"] = True
+                node.setdefault("maxTries", 3)
+                node.setdefault("waitBetweenTries", 2000)
+
+    return change(text, ctx)
+
+
+@rule("RETRY-BACKOFF", C, "should", "External API nodes retry on failure", fix=_add_retries)
+def retry_backoff(lint: Lint) -> Iterator[Finding]:
+    """Nodes that call outside services (HTTP Request, and any node with a
+    credential, AI sub-nodes aside) meet rate limits and brief outages; with
+    `retryOnFail` n8n tries again after `waitBetweenTries` ms. The fix sets
+    `retryOnFail: true`, `maxTries: 3`, `waitBetweenTries: 2000` (keeping values
+    already there)."""
+    for _, wf in lint.workflows():
+        for node in _external_nodes(wf):
+            if node.data.get("retryOnFail") is not True:
+                yield Finding(wf.path, f"node {node.name!r} calls an external service "
+                              "without retries", node.path, "set retryOnFail")
+
+
+def _model_value(node: n8n.Node) -> tuple[tuple[str | int, ...], str] | None:
+    for key in ("model", "modelName"):
+        value = node.params.get(key)
+        path: tuple[str | int, ...] = (*node.path, "parameters", key)
+        if isinstance(value, dict):
+            value, path = value.get("value"), (*path, "value")
+        if isinstance(value, str):
+            return path, value
+    return None
+
+
+def _is_llm(node: n8n.Node) -> bool:
+    short = node.type.rsplit(".", 1)[-1]
+    return node.type.startswith("@n8n/n8n-nodes-langchain.") and short.startswith(
+        ("lmChat", "lm", "embeddings"))
+
+
+@rule("LLM-MODEL-ID", C, "must", "AI model ids are on the allow-list")
+def llm_model(lint: Lint) -> Iterator[Finding]:
+    """A model id a provider does not serve (a typo, a retired model) fails every
+    run. Language-model and embedding nodes name a model from the allow-list:
+    built in (see `Options`), extended with `--allow-model ID` (a trailing `*`
+    matches a prefix). Expressions and placeholders are not checked."""
+    patterns = lint.options.llm_models
+    for _, wf in lint.workflows():
+        for node in n8n.nodes(wf):
+            found = _model_value(node) if _is_llm(node) else None
+            if found is None or found[1].startswith("=") or "{{" in found[1]:
+                continue
+            if is_bare_marker(found[1]):
+                continue
+            if not any(fnmatch.fnmatchcase(found[1], p) for p in patterns):
+                yield Finding(wf.path, f"model {found[1]!r} of node {node.name!r} is not on "
+                              "the allow-list", found[0], "or pass --allow-model")
+
+
+def _reformat(text: str, ctx: FixContext) -> str:
+    """Rewrite the file in canonical form."""
+    return json_fix(lambda content, _: None)(text, ctx)
+
+
+@rule("WORKFLOW-FORMAT", C, "should",
+      "Workflow JSON is indented by 2 spaces and ends with a newline", fix=_reformat)
+def workflow_format(lint: Lint) -> Iterator[Finding]:
+    """One canonical layout (2-space indent, one key per line, trailing newline, the
+    order of keys kept) keeps diffs small and reviews readable. The fix rewrites the
+    file in that form, bare placeholders kept bare."""
+    for _, wf in lint.workflows():
+        canonical = dump_workflow(wf.content)
+        if wf.text != canonical:
+            line = _first_difference(wf.text, canonical)
+            yield Finding(wf.path, "not in canonical JSON layout (2-space indent, trailing "
+                          "newline)", line=line)
+
+
+def _first_difference(a: str, b: str) -> int:
+    for i, (x, y) in enumerate(zip(a.split("\n"), b.split("\n"), strict=False)):
+        if x != y:
+            return i + 1
+    return min(a.count("\n"), b.count("\n")) + 1
+
+
+DATABASE_TYPES = {f"n8n-nodes-base.{t}" for t in
+                  ("postgres", "mySql", "microsoftSql", "mongoDb", "supabase", "snowflake",
+                   "oracleDb", "crateDb", "questDb", "timescaleDb")}
+
+
+@json_fix
+def _always_output(content: dict[str, Any], ctx: FixContext) -> None:
+    """Set alwaysOutputData on database nodes."""
+    for node in content.get("nodes", []):
+        if isinstance(node, dict) and node.get("type") in DATABASE_TYPES:
+            node["alwaysOutputData"] = True
+
+
+@rule("DB-ALWAYS-OUTPUT", C, "should",
+      "Database nodes always output data", fix=_always_output)
+def db_always_output(lint: Lint) -> Iterator[Finding]:
+    """A query that finds no rows outputs no items, and the rest of the workflow
+    silently does not run (a webhook then answers nothing useful). With
+    `alwaysOutputData` the node passes an empty item on. The fix sets it."""
+    for _, wf in lint.workflows():
+        for node in n8n.nodes(wf):
+            if node.type in DATABASE_TYPES and node.data.get("alwaysOutputData") is not True:
+                yield Finding(wf.path, f"database node {node.name!r} stops the run when it "
+                              "finds nothing", node.path, "set alwaysOutputData")
+
+
+_EXPRESSION = re.compile(r"\{\{\s*\$")
+_CODE_KEYS = {"jsCode", "pythonCode", "code", "functionCode"}
+
+
+def _unprefixed(path: tuple[str | int, ...], text: str) -> bool:
+    return (len(path) > 3 and path[2] == "parameters" and not text.startswith("=")
+            and not is_bare_marker(text) and bool(_EXPRESSION.search(text))
+            and not _CODE_KEYS & {p for p in path if isinstance(p, str)})
+
+
+@json_fix
+def _prefix_expressions(content: dict[str, Any], ctx: FixContext) -> None:
+    """Prefix n8n expressions with '='."""
+    for path, text in list(n8n.strings(content)):
+        if path and path[0] == "nodes" and _unprefixed(path, text):
+            target: Any = content
+            for key in path[:-1]:
+                target = target[key]
+            target[path[-1]] = "=" + text
+
+
+@rule("EXPRESSION-PREFIX", C, "should",
+      "Parameters holding n8n expressions start with '='", fix=_prefix_expressions)
+def expression_prefix(lint: Lint) -> Iterator[Finding]:
+    """n8n evaluates `{{ $json.x }}` only in a value that starts with `=`; without
+    it the braces are sent as literal text. Code node sources are exempt. The fix
+    adds the `=`."""
+    for _, wf in lint.workflows():
+        for path, text in n8n.strings(wf.content):
+            if path and path[0] == "nodes" and _unprefixed(path, text):
+                yield Finding(wf.path, "value holds an n8n expression but does not start "
+                              "with '='", path, "prefix it with '='")

@@ -1,0 +1,230 @@
+"""Platform rules: patterns our platform relies on to run one workflow per installation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from reconciler.model.declared import ProcessType, SubworkflowTrigger
+from reconciler.model.placeholders import find_placeholders
+from reconciler.validate.rules import n8n
+from reconciler.validate.rules.jsontext import json_fix
+from reconciler.validate.rules.registry import Finding, FixContext, Layer, Lint, rule
+
+P = Layer.platform
+PROCESS_ID = "{{PROCDATA_PROCESS_ID_ATADCORP}}"
+INSTANCE_UID = "{{USERDATA_PROCESS_INSTANCE_UID_ATADRESU}}"
+ERROR_WORKFLOW = "{{ORGSECRET_ERROR_WORKFLOW_ID_TERCESORG}}"
+
+
+def _inputs(node: n8n.Node) -> list[str] | None:
+    """Input names a sub-workflow trigger declares; None when it accepts anything."""
+    params = node.params
+    source = params.get("inputSource", "workflowInputs")
+    if source == "jsonExample":
+        return ["(json example)"] if params.get("jsonExample") else []
+    if source != "workflowInputs":
+        return None
+    block = params.get("workflowInputs")
+    values = block.get("values") if isinstance(block, dict) else None
+    return [str(v.get("name")) for v in values or [] if isinstance(v, dict)]
+
+
+@rule("PLATFORM-SUBWORKFLOW-INPUTS", P, "must",
+      "Sub-workflow triggers declare their inputs, as use-case.yaml does")
+def subworkflow_inputs(lint: Lint) -> Iterator[Finding]:
+    """An Execute Workflow Trigger must list its inputs (`inputSource:
+    workflowInputs` with at least one value), so callers and agents know what to
+    send; "accept all data" hides the contract. The names must be those of the
+    declared subworkflow trigger's `input_schema`."""
+    for _, wf in lint.workflows():
+        declared = [t for t in wf.spec.triggers if isinstance(t, SubworkflowTrigger)]
+        for node in n8n.Graph.of(wf).triggers():
+            if node.type != n8n.EXEC_TRIGGER:
+                continue
+            names = _inputs(node)
+            where = (*node.path, "parameters")
+            if not names:
+                yield Finding(wf.path, f"sub-workflow trigger {node.name!r} declares no "
+                              "inputs", where, "set inputSource 'workflowInputs' and list them")
+            elif declared and "(json example)" not in names:
+                schema = set(declared[0].input_schema)
+                if set(names) != schema:
+                    yield Finding(wf.path, f"sub-workflow trigger {node.name!r} inputs "
+                                  f"{sorted(names)} differ from use-case.yaml input_schema "
+                                  f"{sorted(schema)}", (*where, "workflowInputs"))
+
+
+@rule("PLATFORM-SCHEDULE-MANUAL", P, "must",
+      "A scheduled workflow has a webhook converging on the same node")
+def schedule_manual(lint: Lint) -> Iterator[Finding]:
+    """Members and agents must be able to run scheduled work on demand: next to each
+    Schedule Trigger, a Webhook trigger leads into the same first node, so a manual
+    run does exactly what the schedule does."""
+    for _, wf in lint.workflows():
+        graph = n8n.Graph.of(wf)
+        hooks = [n for n in graph.triggers() if n.type == n8n.WEBHOOK]
+        for node in graph.triggers():
+            if node.type not in (n8n.SCHEDULE, n8n.CRON_NODE):
+                continue
+            firsts = set(graph.main_out(node.name))
+            if not any(firsts & set(graph.main_out(h.name)) for h in hooks):
+                yield Finding(wf.path, f"schedule trigger {node.name!r} has no webhook "
+                              "leading into the same node", node.path,
+                              "add a Webhook trigger connected to the schedule's first node")
+
+
+def _webhooks(lint: Lint) -> Iterator[tuple[Any, n8n.Node]]:
+    for uc, wf in lint.workflows():
+        for node in n8n.nodes(wf):
+            if node.type == n8n.WEBHOOK:
+                yield (uc, wf), node
+
+
+@json_fix
+def _prefix_paths(content: dict[str, Any], ctx: FixContext) -> None:
+    """Prefix plain webhook paths with the process id and instance uid placeholders."""
+    for node in content.get("nodes", []):
+        if not isinstance(node, dict) or node.get("type") != n8n.WEBHOOK:
+            continue
+        params = node.get("parameters")
+        if not isinstance(params, dict):
+            continue
+        path = params.get("path")
+        if isinstance(path, str) and path and not path.startswith("=") and "{{" not in path:
+            params["path"] = f"{PROCESS_ID}/{INSTANCE_UID}/{path.strip('/')}"
+
+
+@rule("PLATFORM-WEBHOOK-PATH", P, "must",
+      "Webhook paths are unique per installation", fix=_prefix_paths)
+def webhook_path(lint: Lint) -> Iterator[Finding]:
+    """Every installation of a use case runs its own copy of the workflow on one n8n,
+    and n8n refuses two published webhooks on the same method and path. A webhook
+    path therefore holds `{{PROCDATA_PROCESS_ID_ATADCORP}}` and
+    `{{USERDATA_PROCESS_INSTANCE_UID_ATADRESU}}`, then a slug
+    (`<process>/<instance>/<slug>`), and no two webhooks of a use case share method
+    and path. The fix prefixes a plain slug with both placeholders."""
+    seen: dict[tuple[str, str, str], str] = {}
+    for (uc, wf), node in _webhooks(lint):
+        path = node.params.get("path")
+        where = (*node.path, "parameters", "path")
+        if not isinstance(path, str) or PROCESS_ID not in path or INSTANCE_UID not in path:
+            yield Finding(wf.path, f"webhook {node.name!r} path {path!r} is not unique per "
+                          "installation", where, f"use '{PROCESS_ID}/{INSTANCE_UID}/<slug>'")
+            continue
+        key = (uc.slug, str(node.params.get("httpMethod", "GET")), path)
+        if key in seen:
+            yield Finding(wf.path, f"webhook {node.name!r} has the same method and path as "
+                          f"a webhook in {seen[key]}", where)
+        seen.setdefault(key, wf.path)
+
+
+@json_fix
+def _set_error_workflow(content: dict[str, Any], ctx: FixContext) -> None:
+    """Point settings.errorWorkflow at the organization's error workflow."""
+    settings = content.setdefault("settings", {})
+    if isinstance(settings, dict):
+        settings["errorWorkflow"] = ERROR_WORKFLOW
+
+
+@rule("PLATFORM-ERROR-WORKFLOW", P, "must",
+      "settings.errorWorkflow is the organization's error workflow", fix=_set_error_workflow)
+def error_workflow(lint: Lint) -> Iterator[Finding]:
+    """Failures are reported through each organization's error workflow, so every
+    workflow sets `settings.errorWorkflow` to
+    `{{ORGSECRET_ERROR_WORKFLOW_ID_TERCESORG}}`. The fix sets it."""
+    for _, wf in lint.workflows():
+        value = n8n.settings(wf).get("errorWorkflow")
+        if value != ERROR_WORKFLOW:
+            yield Finding(wf.path, f"settings.errorWorkflow is {value!r}, not the "
+                          "organization's error workflow", ("settings", "errorWorkflow")
+                          if value is not None else ("settings",), f"set it to {ERROR_WORKFLOW}")
+
+
+@json_fix
+def _caller_policy(content: dict[str, Any], ctx: FixContext) -> None:
+    """Restrict who may call the workflow to workflows of the same owner."""
+    settings = content.get("settings")
+    if isinstance(settings, dict) and settings.get("callerPolicy") == "any":
+        settings["callerPolicy"] = "workflowsFromSameOwner"
+
+
+@rule("PLATFORM-CALLER-POLICY", P, "must",
+      "Workflows are not callable by any workflow", fix=_caller_policy)
+def caller_policy(lint: Lint) -> Iterator[Finding]:
+    """Every tenant's workflows live on the same n8n. `settings.callerPolicy: any`
+    would let any workflow there start this one as a sub-workflow, across tenants.
+    The fix sets `workflowsFromSameOwner`."""
+    for _, wf in lint.workflows():
+        if n8n.settings(wf).get("callerPolicy") == "any":
+            yield Finding(wf.path, "settings.callerPolicy 'any' lets other tenants' workflows "
+                          "call this one", ("settings", "callerPolicy"))
+
+
+def _exec_nodes(lint: Lint) -> Iterator[tuple[Any, n8n.Node]]:
+    for _, wf in lint.workflows():
+        for node in n8n.nodes(wf):
+            if node.type == n8n.EXEC:
+                yield wf, node
+
+
+@json_fix
+def _wait(content: dict[str, Any], ctx: FixContext) -> None:
+    """Make Execute Workflow nodes wait for the sub-workflow."""
+    for node in content.get("nodes", []):
+        if isinstance(node, dict) and node.get("type") == n8n.EXEC:
+            options = node.get("parameters", {}).get("options")
+            if isinstance(options, dict) and options.get("waitForSubWorkflow") is False:
+                options["waitForSubWorkflow"] = True
+
+
+@rule("PLATFORM-EXEC-WAIT", P, "should",
+      "Execute Workflow nodes wait for the sub-workflow", fix=_wait)
+def exec_wait(lint: Lint) -> Iterator[Finding]:
+    """A parent that does not wait (`options.waitForSubWorkflow: false`) finishes
+    before its sub-workflow: its result, errors and cost no longer include the
+    sub-workflow's. The fix sets `waitForSubWorkflow` to true."""
+    for wf, node in _exec_nodes(lint):
+        options = node.params.get("options")
+        if isinstance(options, dict) and options.get("waitForSubWorkflow") is False:
+            yield Finding(wf.path, f"node {node.name!r} does not wait for its sub-workflow",
+                          (*node.path, "parameters", "options", "waitForSubWorkflow"))
+
+
+@rule("PLATFORM-SUBWKFL-CALL", P, "must",
+      "Execute Workflow nodes name their sub-workflow with a SUBWKFL placeholder")
+def subwkfl_call(lint: Lint) -> Iterator[Finding]:
+    """Each installation has its own copy of every sub-workflow, with an id known
+    only at deploy time, so an Execute Workflow node reads its sub-workflow from
+    the database by `workflowId` = `{{SUBWKFL_<workflow id>_LFKWBUS}}` (the id of
+    a workflow of the same use case), never a fixed id, URL, file or parameter."""
+    for wf, node in _exec_nodes(lint):
+        source = node.params.get("source", "database")
+        value = node.params.get("workflowId")
+        if isinstance(value, dict):
+            value = value.get("value")
+        found = find_placeholders(value) if isinstance(value, str) else []
+        ok = (source == "database" and len(found) == 1 and found[0].scope == "SUBWKFL"
+              and value == found[0].text)
+        if not ok:
+            yield Finding(wf.path, f"node {node.name!r} does not call its sub-workflow "
+                          f"through a SUBWKFL placeholder (workflowId {value!r})",
+                          (*node.path, "parameters", "workflowId"),
+                          "use {{SUBWKFL_<workflow id>_LFKWBUS}}")
+
+
+@rule("PLATFORM-OWNER-SCOPE", P, "must",
+      "Organizational processes use no per-user placeholders")
+def owner_scope(lint: Lint) -> Iterator[Finding]:
+    """An organizational process is installed for an organization, with no member
+    behind it: a USERCRED credential or `{{USERDATA_USER_ID_ATADRESU}}` has nothing
+    to resolve to. Use ORGCRED, INSTCRED or FLEXCRED credentials instead."""
+    for uc, wf in lint.workflows():
+        if uc.config.process.type is not ProcessType.organizational:
+            continue
+        for path, text in n8n.strings(wf.content):
+            for ph in find_placeholders(text):
+                if ph.scope == "USERCRED" or (ph.scope == "USERDATA" and ph.body == "USER_ID"):
+                    yield Finding(wf.path, f"{ph.text} needs a user, but {uc.slug} is "
+                                  "installed by organizations", path)
+
