@@ -45,6 +45,7 @@ from reconciler.plan.steps import (
     Step,
     UnpublishWorkflow,
 )
+from reconciler.render.normalize import content_hash
 from reconciler.store.db import Store, now
 from reconciler.store.state import StateWriter
 
@@ -305,7 +306,9 @@ class Applier:
         self.wf_ids[f"{step.group}/{step.workflow_id}"] = n8n_id
         self.writer.upsert("workflow_mappings", {
             "instance_id": step.group, "workflow_id": step.workflow_id, "n8n_id": n8n_id,
-            "content_hash": step.content_hash, "version_id": version_id,
+            # Hashed after resolving pending ids: the plan's hash may hold placeholders.
+            "content_hash": content_hash(body, ignore_positions=self.inp.defaults.ignore_positions),
+            "version_id": version_id,
             "deployment_id": group.deployment_id if group else None, "archived": 0},
             ("instance_id", "workflow_id"))
 

@@ -40,6 +40,7 @@ from reconciler.plan.workflows import (
     plan_archive,
     plan_workflows,
 )
+from reconciler.validate.references import check_references
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,9 @@ class Plan:
 
 
 def make_plan(inp: PlanInput) -> Plan:
+    invalid = [p for p in check_references(inp.declared) if p.severity == "must"]
+    if invalid:  # access, owners, parameters: nothing is applied on a broken repository
+        raise PlanError(invalid)
     catalog = build_catalog(inp)
     wanted = desired_instances(inp, catalog)
     problems: list[Problem] = catalog.problems + wanted.problems
