@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reconciler.validate.rules import LOAD, REGISTRY, Layer
-from reconciler.validate.rules.registry import LOAD_DOC
+from reconciler.validate.rules.registry import LOAD_DOC, ordered
 
 _LAYERS = {
     Layer.graph: "Graph: how the nodes of one workflow are wired",
@@ -14,7 +14,7 @@ _LAYERS = {
 
 
 def rules_markdown() -> str:
-    rules = list(REGISTRY.values())
+    rules = ordered()
     out = [
         "# Validation rules",
         "",
@@ -47,4 +47,4 @@ def rules_listing() -> str:
     width = max(len(r) for r in REGISTRY)
     return "\n".join(
         f"{r.id:<{width}}  {r.layer.value:<8}  {r.severity:<6}  {'fix' if r.fix else '   '}  "
-        f"{r.summary}" for r in REGISTRY.values())
+        f"{r.summary}" for r in ordered())

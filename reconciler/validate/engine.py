@@ -11,7 +11,7 @@ from reconciler.load.source import Source
 from reconciler.model.lines import LineMap, dotted
 from reconciler.validate.rules import LOAD, REGISTRY, FixContext, Lint, Options, Rule
 from reconciler.validate.rules.locate import json_lines, pointer
-from reconciler.validate.rules.registry import Finding
+from reconciler.validate.rules.registry import Finding, ordered
 
 
 class UnknownRule(ValueError):
@@ -24,7 +24,7 @@ def select_rules(only: Sequence[str] = (), exclude: Sequence[str] = ()) -> list[
     if unknown:
         raise UnknownRule(f"unknown rule id(s): {', '.join(unknown)} "
                           "(see `reconciler validate --list-rules`)")
-    chosen = [r for r in REGISTRY.values() if not only or r.id in only]
+    chosen = [r for r in ordered() if not only or r.id in only]
     return [r for r in chosen if r.id not in exclude]
 
 
@@ -100,7 +100,7 @@ def plan_fixes(lint: Lint, problems: Iterable[Problem],
         except (OSError, UnicodeDecodeError):
             continue
         text = before
-        for rule in REGISTRY.values():  # registry order: stable, so results are too
+        for rule in ordered():  # a fixed order, so results are stable
             if rule.id in found and rule.fix is not None:
                 text = rule.fix(text, FixContext(file, lint, tuple(found[rule.id])))
         if text != before:

@@ -99,9 +99,9 @@ def _answering_triggers(graph: n8n.Graph) -> Iterator[tuple[n8n.Node, str]]:
     """Triggers whose run returns the last node's output, with what they are."""
     for node in graph.triggers():
         if node.type == n8n.WEBHOOK and node.params.get("responseMode") == "lastNode":
-            yield node, "webhook with responseMode 'lastNode'"
+            yield node, "a webhook answering with its last node"
         elif node.type == n8n.EXEC_TRIGGER:
-            yield node, "sub-workflow trigger"
+            yield node, "a sub-workflow trigger"
 
 
 @rule("GRAPH-TERMINAL", G, "should",
@@ -116,7 +116,7 @@ def terminal(lint: Lint) -> Iterator[Finding]:
         for node, what in _answering_triggers(graph):
             ends = graph.terminals(node.name)
             if len(ends) > 1:
-                yield Finding(wf.path, f"{what} {node.name!r} ends in {len(ends)} terminal "
+                yield Finding(wf.path, f"{node.name!r} ({what}) ends in {len(ends)} terminal "
                               f"nodes ({', '.join(ends)}); the answer depends on which runs "
                               "last", node.path, "end every branch in one node")
 

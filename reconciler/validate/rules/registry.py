@@ -105,6 +105,12 @@ class Rule:
 
 REGISTRY: dict[str, Rule] = {}
 
+
+def ordered() -> list[Rule]:
+    """Every rule, layer by layer (graph, platform, content, folder)."""
+    layers = list(Layer)
+    return sorted(REGISTRY.values(), key=lambda r: layers.index(r.layer))
+
 # Structural problems found by the loader (bad YAML/JSON, schema, missing or unlisted
 # files): they stop the run before any rule, so LOAD is an id, not a rule.
 LOAD = "LOAD"
