@@ -313,6 +313,8 @@ class Applier:
             ("instance_id", "workflow_id"))
 
     def _do_adopt_workflow(self, step: AdoptWorkflow, _: _Group | None) -> None:
+        if step.tag:
+            self.client.set_workflow_tags(step.n8n_id, [self._managed_tag()])
         self.writer.upsert("workflow_mappings", {
             "instance_id": step.group, "workflow_id": step.workflow_id, "n8n_id": step.n8n_id,
             "content_hash": step.content_hash, "version_id": step.version_id, "archived": 0},

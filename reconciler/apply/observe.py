@@ -1,4 +1,9 @@
-"""Read the live n8n once per run: our workflows (one list call) and credential ids."""
+"""Read the live n8n once per run: our workflows (one list call) and credential ids.
+
+Workflows are listed without the tag filter: a run killed between creating a
+workflow and tagging it leaves an untagged one, which must still be found (by its
+name) so the next run adopts it instead of making a duplicate.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from typing import Any
 
 from reconciler.adapters.n8n_client import N8nClient
 from reconciler.plan.inputs import MANAGED_TAG, LiveWorkflow, Observed
+from reconciler.plan.workflows import parse_workflow_name
 from reconciler.render.normalize import content_hash, normalize_for_compare
 
 
@@ -18,6 +24,8 @@ def live_workflow(raw: dict[str, Any], ignore_positions: bool) -> LiveWorkflow:
         archived=bool(raw.get("isArchived", False)),
         content_hash=content_hash(raw, ignore_positions=ignore_positions),
         normalized=normalize_for_compare(raw, ignore_positions=ignore_positions),
+        tagged=any(t.get("name") == MANAGED_TAG for t in raw.get("tags") or []
+                   if isinstance(t, dict)),
     )
 
 
@@ -26,7 +34,8 @@ def observe(client: N8nClient, *, ignore_positions: bool = True,
     """Two list reads in all (more only past 250 workflows a page)."""
     workflows = {
         str(raw["id"]): live_workflow(raw, ignore_positions)
-        for raw in client.list_workflows(tags=MANAGED_TAG)
+        for raw in client.list_workflows()
+        if parse_workflow_name(str(raw.get("name", ""))) is not None
     }
     credential_ids = None
     if with_credentials:

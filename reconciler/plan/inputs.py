@@ -21,6 +21,7 @@ class LiveWorkflow:
     archived: bool
     content_hash: str
     normalized: dict[str, Any] = field(compare=False, repr=False)
+    tagged: bool = True  # carries MANAGED_TAG (a run killed mid-create may not have tagged it)
 
     @property
     def published(self) -> bool:
@@ -29,7 +30,7 @@ class LiveWorkflow:
 
 @dataclass(frozen=True)
 class Observed:
-    """The live n8n: only the workflows carrying our tag, and credential ids if listed."""
+    """The live n8n: workflows named by our convention, and credential ids if listed."""
 
     workflows: dict[str, LiveWorkflow]
     credential_ids: frozenset[str] | None = None  # None: not known, not checked

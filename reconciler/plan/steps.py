@@ -163,10 +163,12 @@ class AdoptWorkflow(Step):
     """Record a live workflow we made but never recorded (a run killed mid-way)."""
 
     kind: ClassVar[str] = "adopt_workflow"
+    writes_n8n: ClassVar[bool] = True  # when it adds the tag
     workflow_id: str = ""
     n8n_id: str = ""
     content_hash: str = ""
     version_id: str | None = None
+    tag: bool = False  # it lacks our tag: add it
 
     def target(self) -> str:
         return f"{self.group}/{self.workflow_id}"
