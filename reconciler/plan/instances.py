@@ -74,8 +74,31 @@ def desired_instances(inp: PlanInput, cat: Catalog) -> InstancePlan:
             pinned=pinned, active=spec.active and not spec.archived, archived=spec.archived,
             parameters=params, sharing=spec.sharing.model_dump(mode="json"),
             template=cat.template(uc.slug, version) if version else None, notices=notices))
+    _unique(inp, out)
     _removed(inp, out)
     return out
+
+
+def _unique(inp: PlanInput, out: InstancePlan) -> None:
+    """A personal process: one instance per user and environment; organizational: per org.
+
+    The owner's automatic environments count, so nobody declares a second copy of them.
+    """
+    seen: dict[tuple[str, str, str], str] = {}
+    for d in out.desired:
+        uc = inp.declared.use_cases[d.use_case]
+        personal = uc.config.process.type is ProcessType.personal
+        owner = (d.owner_user or "") if personal else d.owner_org
+        key = (d.use_case, owner, d.environment)
+        if key in seen:
+            decl = inp.declared.instances.get(d.id)
+            out.problems.append(Problem(
+                decl.path if decl else f"instances/{d.id}.yaml",
+                f"{d.use_case} is {'personal' if personal else 'organizational'}: "
+                f"{owner} already has the {d.environment} instance {seen[key]}",
+                field="owner", rule="ACCESS"))
+        else:
+            seen[key] = d.id
 
 
 def _with_defaults(uc: UseCase, given: dict[str, Any]) -> dict[str, Any]:
