@@ -80,7 +80,7 @@ def test_a_declared_copy_of_the_owner_environment_is_refused(repo: Path) -> None
     (repo / "instances/acme-lead.yaml").write_text(
         "use_case: lead-enrichment\nowner: {org: acme}\nenvironment: dev\n"
         "parameters: {COMPANY_NAME: Acme}\n", encoding="utf-8")
-    with pytest.raises(PlanError, match="lead-enrichment.owner-dev"):
+    with pytest.raises(PlanError, match=r"lead-enrichment\.owner-dev"):
         plan_for(repo)
 
 
