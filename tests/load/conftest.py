@@ -72,8 +72,8 @@ def _tree(repo: pygit2.Repository, files: Files) -> pygit2.Oid:
     builder = repo.TreeBuilder()
     for name, content in here.items():
         if isinstance(content, tuple):
-            oid = repo.create_blob(content[1].encode())
-            builder.insert(name, oid, pygit2.enums.FileMode.LINK)
+            link = repo.create_blob(content[1].encode())
+            builder.insert(name, link, pygit2.enums.FileMode.LINK)
         else:
             builder.insert(name, repo.create_blob(content), pygit2.enums.FileMode.BLOB)
     for name, sub in below.items():
@@ -102,3 +102,18 @@ def new_repo(tmp_path: Path) -> Callable[..., pygit2.Repository]:
         return pygit2.init_repository(str(tmp_path / name), bare=bare, initial_head="main")
 
     return make
+
+
+Commit = Callable[..., str]
+
+
+@pytest.fixture
+def git_commit() -> Commit:
+    """`commit(repo, files, message=..., author=..., branch=..., when=...)`."""
+    return commit
+
+
+@pytest.fixture
+def files_of() -> Callable[[Path], dict[str, bytes | tuple[str, str]]]:
+    """`files_of(folder)`: a folder's files, to commit."""
+    return folder_files
