@@ -74,6 +74,22 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (run_id, seq));
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # 2: the agents' API: one key per instance (its hash only) and execution records
+    """
+    CREATE TABLE api_keys (
+        instance_id TEXT PRIMARY KEY, key_id TEXT NOT NULL UNIQUE, key_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL, rotated_at TEXT);
+    CREATE TABLE executions (
+        id TEXT PRIMARY KEY, instance_id TEXT NOT NULL, workflow_id TEXT NOT NULL,
+        n8n_workflow_id TEXT, n8n_execution_id TEXT, status TEXT NOT NULL,
+        started_at TEXT NOT NULL, finished_at TEXT, duration_ms INTEGER,
+        error_class TEXT, error_name TEXT, failed_node TEXT, last_node TEXT,
+        tokens TEXT, cost REAL, trigger_source TEXT NOT NULL, payload_hash TEXT,
+        updated_at TEXT NOT NULL);
+    CREATE INDEX executions_instance ON executions (instance_id, id);
+    CREATE UNIQUE INDEX executions_n8n ON executions (instance_id, n8n_execution_id)
+        WHERE n8n_execution_id IS NOT NULL;
+    """,
 ]
 
 
