@@ -18,6 +18,7 @@ _COMMANDS: dict[str, str] = {
     "reconciler.cli.report:status": "status",
     "reconciler.cli.report:history": "history",
     "reconciler.cli.version": "version",
+    "reconciler.cli.run": "run",
 }
 
 

@@ -1,0 +1,58 @@
+"""One writer per state file: an exclusive flock on `<state>.lock`, held for the run.
+
+The kernel drops the lock when the process dies, so a crashed daemon never leaves a
+stale lock behind; the pid written into the file is only there to name the holder.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+from typing import IO
+
+from reconciler.errors import ReconcilerError
+
+
+class LockHeld(ReconcilerError):
+    """Another process writes this state file."""
+
+
+def lock_path(state: Path) -> Path:
+    return state.with_name(state.name + ".lock")
+
+
+class StateLock:
+    def __init__(self, state: Path) -> None:
+        self.state = state
+        self.path = lock_path(state)
+        self._file: IO[str] | None = None
+
+    def acquire(self, wait: bool = False) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            holder = _holder(handle)
+            handle.close()
+            raise LockHeld(f"another reconciler daemon{holder} already writes {self.state} "
+                           f"(lock {self.path}); stop it first, or pass --wait-lock "
+                           "to wait for it") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._file = handle
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+def _holder(handle: IO[str]) -> str:
+    handle.seek(0)
+    text = handle.read().strip()
+    return f" (pid {text})" if text.isdigit() else ""

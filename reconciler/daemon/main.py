@@ -1,0 +1,92 @@
+"""`reconciler run`: lock the state, start the loop and the HTTP server, stop on a signal."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+
+import uvicorn
+
+from reconciler.cli.runtime import make_engine, open_store
+from reconciler.daemon import logs
+from reconciler.daemon.app import DaemonContext, create_app
+from reconciler.daemon.config import DaemonConfig
+from reconciler.daemon.gitwatch import GitWatcher
+from reconciler.daemon.lock import StateLock
+from reconciler.daemon.loop import GOOD, Daemon
+from reconciler.errors import UsageError
+
+
+def serve(config: DaemonConfig) -> int:
+    if not config.repo:
+        raise UsageError("name the repository: --repo URL|PATH (or RECONCILER_REPO)")
+    logger = logs.setup(config.log_format, config.log_level)
+    lock = StateLock(config.state_file)
+    if config.wait_lock:
+        logger.info("waiting for the state lock", extra={"fields": {"lock": str(lock.path)}})
+    lock.acquire(wait=config.wait_lock)
+    try:
+        store = open_store(str(config.state_file))
+        engine = make_engine(store)
+        watcher = GitWatcher(config.repo, config.branch,
+                             config.state_file.with_name(config.state_file.name + ".repos"),
+                             token_env=config.git_token_env, username=config.git_username,
+                             ssh_key=config.ssh_key)
+        daemon = Daemon(config, engine, watcher)
+        stopping = _on_signals(daemon)
+        if config.once:
+            return _once(daemon)
+        return _forever(daemon, stopping)
+    finally:
+        lock.release()
+
+
+def _on_signals(daemon: Daemon) -> threading.Event:
+    """SIGTERM/SIGINT: let the current step finish, then stop (the engine checks `stop`)."""
+    stopping = threading.Event()
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        if not stopping.is_set():
+            logs.log().info("stopping after the current step",
+                            extra={"fields": {"signal": signal.Signals(signum).name}})
+        stopping.set()
+        daemon.engine.stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return stopping
+
+
+def _once(daemon: Daemon) -> int:
+    tick = daemon.tick("once", force=True)
+    return 0 if tick is not None and tick.outcome in GOOD else 1
+
+
+def _forever(daemon: Daemon, stopping: threading.Event) -> int:
+    config = daemon.config
+    host, port = config.host_port
+    ctx = DaemonContext(state_path=config.state_file, n8n_url=daemon.engine.base_url,
+                        branch=config.branch, failing_grace=config.failing_grace,
+                        health=daemon.health, metrics=daemon.metrics,
+                        request_reconcile=daemon.request)
+    server = uvicorn.Server(uvicorn.Config(create_app(ctx), host=host, port=port,
+                                           log_config=None, access_log=False,
+                                           lifespan="off"))
+    http = threading.Thread(target=server.run, name="http", daemon=True)
+    http.start()
+    daemon.start()
+    logs.log().info("daemon started", extra={"fields": {
+        "repo": daemon.watcher.label, "branch": config.branch, "listen": f"{host}:{port}",
+        "interval": config.interval, "resync": config.resync}})
+    while not stopping.wait(1.0):
+        if not http.is_alive():
+            logs.log().error("the HTTP server stopped (is the port free?)",
+                             extra={"fields": {"listen": f"{host}:{port}"}})
+            daemon.shutdown()
+            return 1
+    daemon.shutdown()
+    server.should_exit = True
+    http.join(timeout=5)
+    logs.log().info("daemon stopped")
+    return 0
