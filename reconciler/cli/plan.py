@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
 
 from reconciler.cli.runtime import load_declared, make_engine, open_store
-from reconciler.errors import PlanError
+from reconciler.errors import PlanError, UsageError
+from reconciler.model.repository import DeclaredState, UseCase
+from reconciler.plan.planner import Plan
 from reconciler.plan.show import plan_json, render_plan
+from reconciler.store.db import state_path
 
 
 def run(repo: str | None, ref: str | None, path: str | None, fmt: str, detailed: bool,
-        out: str | None, publish: tuple[str, ...], state: str | None) -> int:
+        out: str | None, publish: tuple[str, ...], state: str | None,
+        offline: bool = False) -> int:
     declared = load_declared(repo, ref, path)
     if declared.releases.problems:
         raise PlanError(declared.releases.problems)
-    store = open_store(state)
-    engine = make_engine(store)
     publications = frozenset(declared.releases.publications | _parse(publish))
-    plan, _ = engine.plan(declared.state, publications, declared.releases.contents)
+    if offline:  # CI without access to production: the state snapshot stands for n8n
+        plan = _offline(state, declared.state, publications, declared.releases.contents)
+    else:
+        engine = make_engine(open_store(state))
+        plan, _ = engine.plan(declared.state, publications, declared.releases.contents)
     text = render_plan(plan, fmt)
     if out:
         saved = plan_json(plan, {"source": {"repo": declared.location, "ref": declared.ref,
@@ -31,6 +38,18 @@ def run(repo: str | None, ref: str | None, path: str | None, fmt: str, detailed:
     if detailed:
         return 2 if plan.steps else 0
     return 0
+
+
+def _offline(state: str | None, declared: DeclaredState,
+             publications: frozenset[tuple[str, str]],
+             releases: dict[tuple[str, str], UseCase]) -> Plan:
+    from reconciler.daemon.offline import offline_plan
+
+    if not state_path(state).is_file():
+        raise UsageError(f"--offline plans against a state snapshot, and {state_path(state)} "
+                         "does not exist: pass --state FILE (a copy of the daemon's state)")
+    return offline_plan(open_store(state), declared, publications, releases,
+                        os.environ.get("RECONCILER_N8N_URL"))
 
 
 def _parse(values: tuple[str, ...]) -> set[tuple[str, str]]:
@@ -63,10 +82,13 @@ def repo_options(f: click.decorators.FC) -> click.decorators.FC:
 @click.option("--detailed-exitcode", "detailed", is_flag=True,
               help="Exit 0 with no changes, 2 with changes, 1 on error.")
 @click.option("--out", help="Also save the plan (JSON) for `reconciler apply FILE`.")
+@click.option("--offline", is_flag=True,
+              help="Plan against the --state snapshot alone, assuming n8n equals the "
+                   "recorded state (no n8n calls; for CI). See docs/operations.md.")
 def plan(repo: str | None, ref: str | None, path: str | None, publish: tuple[str, ...],
-         state: str | None, fmt: str, detailed: bool, out: str | None) -> int:
+         state: str | None, fmt: str, detailed: bool, out: str | None, offline: bool) -> int:
     """Show the steps a reconcile would apply."""
-    return run(repo, ref, path, fmt, detailed, out, publish, state)
+    return run(repo, ref, path, fmt, detailed, out, publish, state, offline)
 
 
 def load_saved(file: str) -> dict[str, object]:
