@@ -19,6 +19,7 @@ _COMMANDS: dict[str, str] = {
     "reconciler.cli.report:history": "history",
     "reconciler.cli.version": "version",
     "reconciler.cli.run": "run",
+    "reconciler.cli.doctor": "doctor",
 }
 
 
