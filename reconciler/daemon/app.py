@@ -10,7 +10,7 @@ import importlib
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,11 @@ N8N_TIMEOUT = 2.0
 
 @dataclass
 class DaemonContext:
-    """What the HTTP side may see of a running daemon."""
+    """What the HTTP side may see of a running daemon.
+
+    It also has the fields of the public API's context (`store_path`, `n8n_url`,
+    `n8n_api_key`, `hash_key`, `prices`), so it is handed to `router_for` as is.
+    """
 
     state_path: Path
     n8n_url: str
@@ -37,6 +41,13 @@ class DaemonContext:
     health: Health
     metrics: Metrics
     request_reconcile: Callable[[str], None]  # thread-safe: wakes the loop
+    n8n_api_key: str = field(default="", repr=False)
+    hash_key: bytes | None = field(default=None, repr=False)
+    prices: Any = None  # the API's price table; None: its default
+
+    @property
+    def store_path(self) -> Path:
+        return self.state_path
 
 
 def create_app(ctx: DaemonContext) -> FastAPI:

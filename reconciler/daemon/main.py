@@ -8,7 +8,7 @@ from types import FrameType
 
 import uvicorn
 
-from reconciler.cli.runtime import make_engine, open_store
+from reconciler.cli.runtime import make_engine, n8n_from_env, open_store
 from reconciler.daemon import logs
 from reconciler.daemon.app import DaemonContext, create_app
 from reconciler.daemon.config import DaemonConfig
@@ -69,7 +69,8 @@ def _forever(daemon: Daemon, stopping: threading.Event) -> int:
     ctx = DaemonContext(state_path=config.state_file, n8n_url=daemon.engine.base_url,
                         branch=config.branch, failing_grace=config.failing_grace,
                         health=daemon.health, metrics=daemon.metrics,
-                        request_reconcile=daemon.request)
+                        request_reconcile=daemon.request, n8n_api_key=n8n_from_env()[1],
+                        hash_key=daemon.engine.hash_key)
     server = uvicorn.Server(uvicorn.Config(create_app(ctx), host=host, port=port,
                                            log_config=None, access_log=False,
                                            lifespan="off"))
