@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import os
 from typing import Any
 
 import pytest
@@ -121,15 +120,11 @@ def test_hash_is_hex_sha256_and_tolerates_missing_fields() -> None:
 
 
 @pytest.mark.n8n
-@pytest.mark.skipif(not (os.environ.get("RECONCILER_N8N_URL")
-                         and os.environ.get("RECONCILER_N8N_API_KEY")),
-                    reason="needs RECONCILER_N8N_URL and RECONCILER_N8N_API_KEY")
-def test_live_round_trip_hashes_the_same() -> None:
+def test_live_round_trip_hashes_the_same(n8n_server: Any) -> None:
     import httpx
 
-    client = httpx.Client(base_url=os.environ["RECONCILER_N8N_URL"].rstrip("/") + "/api/v1",
-                          headers={"X-N8N-API-KEY": os.environ["RECONCILER_N8N_API_KEY"]},
-                          timeout=30)
+    client = httpx.Client(base_url=n8n_server.url.rstrip("/") + "/api/v1",
+                          headers={"X-N8N-API-KEY": n8n_server.api_key}, timeout=30)
     sent = copy.deepcopy(SENT)
     sent["name"] = "render-normalize-round-trip"
     node = sent["nodes"][0]
