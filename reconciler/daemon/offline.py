@@ -42,7 +42,8 @@ def offline_plan(store: Store, declared: DeclaredState,
                  releases: Mapping[tuple[str, str], UseCase],
                  base_url: str | None = None) -> Plan:
     state = snapshot(store)
-    url = base_url or get_meta(store, N8N_URL_KEY) or ""
+    # The URL the daemon deployed with wins: rendered workflows embed it.
+    url = get_meta(store, N8N_URL_KEY) or base_url or ""
     return make_plan(PlanInput(
         declared=declared, state=state, observed=recorded_observation(state),
         publications=publications, releases=dict(releases),
