@@ -44,7 +44,7 @@ def target(workflow: dict[str, Any]) -> Target | None:
     for trig in triggers:
         if trig.get("type") == "http":
             return Target(wid, name, str(trig.get("method") or "POST"), str(trig["path"]),
-                          dict(trig.get("input_schema") or {}), "http")
+                          _compact(trig.get("input_schema") or {}), "http")
     for trig in triggers:
         if trig.get("type") == "schedule" and trig.get("manual_trigger_path"):
             return Target(wid, name, "POST", str(trig["manual_trigger_path"]), {}, "schedule")
@@ -60,3 +60,12 @@ def n8n_workflow_id(store: Store, instance_id: str, workflow_id: str) -> str | N
 def webhook_path(instance: Instance, slug: str) -> str:
     # PROCDATA_PROCESS_ID renders to the use case, USERDATA_PROCESS_INSTANCE_UID to the id.
     return f"{instance.use_case}/{instance.id}/{slug}"
+
+
+def _compact(value: Any) -> Any:
+    """The schema without the model dump's unset (null) members."""
+    if isinstance(value, dict):
+        return {k: _compact(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    return value

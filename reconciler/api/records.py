@@ -131,11 +131,18 @@ class Records:
                 (instance_id, n8n_workflow_id)).fetchall()
         return {str(r[0]) for r in rows}
 
-    def search(self, instance_id: str, *, workflow_id: str | None = None,
+    def find(self, record_id: str) -> Record | None:
+        """Any instance's record: for the operator's CLI, never for an API key."""
+        return self._one("id=?", record_id)
+
+    def search(self, instance_id: str | None, *, workflow_id: str | None = None,
                status: str | None = None, since: str | None = None,
                limit: int = 50) -> list[Record]:
-        where, args = ["instance_id=?"], [instance_id]
-        for column, value, op in (("workflow_id", workflow_id, "="), ("status", status, "="),
+        """Newest first; `instance_id` None (the operator's CLI) searches every instance."""
+        where: list[str] = ["1=1"]
+        args: list[Any] = []
+        for column, value, op in (("instance_id", instance_id, "="),
+                                  ("workflow_id", workflow_id, "="), ("status", status, "="),
                                   ("started_at", since, ">=")):
             if value is not None:
                 where.append(f"{column}{op}?")

@@ -20,6 +20,10 @@ _COMMANDS: dict[str, str] = {
     "reconciler.cli.version": "version",
     "reconciler.cli.run": "run",
     "reconciler.cli.doctor": "doctor",
+    "reconciler.cli.instance": "instance",
+    "reconciler.cli.trigger": "trigger",
+    "reconciler.cli.executions": "executions",
+    "reconciler.cli.skills": "skills",
 }
 
 

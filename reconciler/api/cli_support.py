@@ -1,0 +1,24 @@
+"""What the CLI commands of the API share: a Service on the state file and n8n from env."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from reconciler.api.service import ApiContext, Service
+from reconciler.store.db import state_path
+
+STATE = click.option("--state", help="SQLite state file (default $RECONCILER_STATE).")
+
+
+def open_service(state: str | None) -> Service:
+    from reconciler.cli.runtime import n8n_from_env  # the CLI's one reading of the env
+
+    url, key = n8n_from_env()
+    return Service(ApiContext(state_path(state), url, key))
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))

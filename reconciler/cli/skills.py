@@ -1,0 +1,39 @@
+"""`reconciler skills INSTANCE [-o DIR]`: the instance's SKILL.md files, completed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from reconciler.api.cli_support import STATE, open_service
+from reconciler.api.skills import skills as instance_skills
+
+
+@click.command("skills")
+@click.argument("instance_id", metavar="INSTANCE")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              help="Write DIR/<skill>/SKILL.md instead of printing.")
+@click.option("--api-url", default=lambda: os.environ.get("RECONCILER_API_URL"),
+              help="The daemon's base URL, for the API trigger URLs "
+                   "(default $RECONCILER_API_URL).")
+@STATE
+def skills(instance_id: str, output: Path | None, api_url: str | None,
+           state: str | None) -> int:
+    """Each SKILL.md with this instance's trigger URLs and input schema."""
+    service = open_service(state)
+    try:
+        found = instance_skills(service.store, service.instance(instance_id), service.n8n_url,
+                                api_url)
+    finally:
+        service.close()
+    for skill in found:
+        if output is None:
+            click.echo(skill["markdown"])
+            continue
+        target = output / skill["name"] / "SKILL.md"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(skill["markdown"], encoding="utf-8")
+        click.echo(str(target), err=True)
+    return 0
