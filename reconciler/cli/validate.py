@@ -11,7 +11,6 @@ from pathlib import Path
 
 import click
 
-from reconciler.errors import Problem
 from reconciler.load.source import open_source
 from reconciler.validate.docs import rules_listing
 from reconciler.validate.engine import Result, UnknownRule, lint_source, select_rules
@@ -42,11 +41,6 @@ def render(result: Result, rules: list[Rule], fmt: str, strict: bool) -> str:
     if fmt == "junit":
         return junit_report(problems, rules, result.lint, strict)
     return text_report(problems, color=sys.stdout.isatty())
-
-
-def collect_problems(path: str | None, repo: str | None, ref: str | None) -> list[Problem]:
-    """Every problem of every rule, for callers that only want the list."""
-    return lint_source(open_source(repo, ref, path), select_rules()).problems
 
 
 def _check_usage(path: str | None, repo: str | None, ref: str | None, fix: bool,

@@ -20,7 +20,7 @@ from reconciler.model.placeholders import (
 )
 from reconciler.model.repository import UseCase, WorkflowFile
 from reconciler.validate.rules import n8n
-from reconciler.validate.rules.jsontext import dump_workflow, json_fix
+from reconciler.validate.rules.jsontext import dump_workflow, json_fix, node_dicts, text_of
 from reconciler.validate.rules.registry import Finding, FixContext, Layer, Lint, rule
 
 C = Layer.content
@@ -296,8 +296,8 @@ def _add_webhook_ids(text: str, ctx: FixContext) -> str:
 
     @json_fix
     def change(content: dict[str, Any], _: FixContext) -> None:
-        for node in content.get("nodes", []):
-            if (isinstance(node, dict) and node.get("type") in _WEBHOOK_TYPES
+        for node in node_dicts(content):
+            if (text_of(node, "type") in _WEBHOOK_TYPES
                     and not node.get("webhookId")):
                 node["webhookId"] = webhook_uuid(ctx.file, str(node.get("name")))
 
@@ -389,8 +389,8 @@ def _add_retries(text: str, ctx: FixContext) -> str:
 
     @json_fix
     def change(content: dict[str, Any], _: FixContext) -> None:
-        for node in content.get("nodes", []):
-            if isinstance(node, dict) and node.get("name") in names and not node.get(
+        for node in node_dicts(content):
+            if text_of(node, "name") in names and not node.get(
                     "retryOnFail"):
                 node["retryOnFail"] = True
                 node.setdefault("maxTries", 3)
@@ -483,8 +483,8 @@ DATABASE_TYPES = {f"n8n-nodes-base.{t}" for t in
 @json_fix
 def _always_output(content: dict[str, Any], ctx: FixContext) -> None:
     """Set alwaysOutputData on database nodes."""
-    for node in content.get("nodes", []):
-        if isinstance(node, dict) and node.get("type") in DATABASE_TYPES:
+    for node in node_dicts(content):
+        if text_of(node, "type") in DATABASE_TYPES:
             node["alwaysOutputData"] = True
 
 

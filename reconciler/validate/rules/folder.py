@@ -413,7 +413,7 @@ def schedule_timezone(lint: Lint) -> Iterator[Finding]:
         for wf in uc.workflows:
             zones = {t.timezone for t in wf.spec.triggers if isinstance(t, ScheduleTrigger)}
             value = n8n.settings(wf).get("timezone")
-            if zones and value not in zones:
+            if zones and (not isinstance(value, str) or value not in zones):
                 yield Finding(wf.path, f"settings.timezone is {value!r}, not the declared "
                               f"{' or '.join(sorted(zones))}", ("settings",))
 
@@ -444,6 +444,8 @@ def schema_types(lint: Lint) -> Iterator[Finding]:
                 block = node.params.get("workflowInputs")
                 values = block.get("values") if isinstance(block, dict) else None
                 for k, item in enumerate(values if isinstance(values, list) else []):
+                    if not isinstance(item, dict):
+                        continue
                     name, kind = item.get("name"), item.get("type", "string")
                     spec = schema.get(str(name))
                     if spec is None or kind == "any":

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from reconciler.validate.rules import n8n
-from reconciler.validate.rules.jsontext import json_fix
+from reconciler.validate.rules.jsontext import json_fix, node_dicts, text_of
 from reconciler.validate.rules.registry import Finding, FixContext, Layer, Lint, rule
 
 G = Layer.graph
@@ -18,9 +18,9 @@ def duplicate_names(lint: Lint) -> Iterator[Finding]:
     """n8n wires nodes by name: with two nodes of the same name, connections and
     expressions such as `$('Name')` point at whichever comes first. Rename one."""
     for _, wf in lint.workflows():
-        counts = Counter(n.data.get("name") for n in n8n.nodes(wf))
-        for node in n8n.nodes(wf):
-            name = node.data.get("name")
+        names = [n.data.get("name") for n in n8n.nodes(wf)]
+        counts = Counter(n for n in names if isinstance(n, str))
+        for node, name in zip(n8n.nodes(wf), names, strict=True):
             if not isinstance(name, str) or not name.strip():
                 yield Finding(wf.path, "node has no name", (*node.path, "name"))
             elif counts[name] > 1:
@@ -31,7 +31,7 @@ def duplicate_names(lint: Lint) -> Iterator[Finding]:
 @json_fix
 def _drop_dangling(content: dict[str, Any], ctx: FixContext) -> None:
     """Remove connections from or to nodes that do not exist."""
-    names = {n.get("name") for n in content.get("nodes", []) if isinstance(n, dict)}
+    names = {text_of(n, "name") for n in node_dicts(content)} - {None}
     conns = content.get("connections")
     if not isinstance(conns, dict):
         return
@@ -42,7 +42,7 @@ def _drop_dangling(content: dict[str, Any], ctx: FixContext) -> None:
             for i, targets in enumerate(outputs if isinstance(outputs, list) else ()):
                 if isinstance(targets, list):
                     outputs[i] = [t for t in targets
-                                  if not isinstance(t, dict) or t.get("node") in names]
+                                  if not isinstance(t, dict) or text_of(t, "node") in names]
 
 
 @rule("GRAPH-DANGLING-CONNECTION", G, "must",

@@ -24,6 +24,17 @@ def _unmark(match: re.Match[str]) -> str:
     return value.removeprefix(BARE_MARK)
 
 
+def node_dicts(content: dict[str, Any]) -> list[dict[str, Any]]:
+    """The workflow's nodes that are objects (fixes skip anything else)."""
+    nodes = content.get("nodes")
+    return [n for n in nodes if isinstance(n, dict)] if isinstance(nodes, list) else []
+
+
+def text_of(mapping: dict[str, Any], key: str) -> str | None:
+    value = mapping.get(key)
+    return value if isinstance(value, str) else None
+
+
 def dump_workflow(content: Any) -> str:
     text = json.dumps(content, indent=2, ensure_ascii=False)
     return _MARKED.sub(_unmark, text) + "\n"

@@ -8,7 +8,7 @@ from typing import Any
 from reconciler.model.declared import ProcessType, SubworkflowTrigger
 from reconciler.model.placeholders import find_placeholders
 from reconciler.validate.rules import n8n
-from reconciler.validate.rules.jsontext import json_fix
+from reconciler.validate.rules.jsontext import json_fix, node_dicts, text_of
 from reconciler.validate.rules.registry import Finding, FixContext, Layer, Lint, rule
 
 P = Layer.platform
@@ -27,7 +27,9 @@ def _inputs(node: n8n.Node) -> list[str] | None:
         return None
     block = params.get("workflowInputs")
     values = block.get("values") if isinstance(block, dict) else None
-    return [str(v.get("name")) for v in values or [] if isinstance(v, dict)]
+    if not isinstance(values, list):
+        return []
+    return [str(v.get("name")) for v in values if isinstance(v, dict)]
 
 
 @rule("PLATFORM-SUBWORKFLOW-INPUTS", P, "must",
@@ -84,8 +86,8 @@ def _webhooks(lint: Lint) -> Iterator[tuple[Any, n8n.Node]]:
 @json_fix
 def _prefix_paths(content: dict[str, Any], ctx: FixContext) -> None:
     """Prefix plain webhook paths with the process id and instance uid placeholders."""
-    for node in content.get("nodes", []):
-        if not isinstance(node, dict) or node.get("type") != n8n.WEBHOOK:
+    for node in node_dicts(content):
+        if text_of(node, "type") != n8n.WEBHOOK:
             continue
         params = node.get("parameters")
         if not isinstance(params, dict):
@@ -171,9 +173,10 @@ def _exec_nodes(lint: Lint) -> Iterator[tuple[Any, n8n.Node]]:
 @json_fix
 def _wait(content: dict[str, Any], ctx: FixContext) -> None:
     """Make Execute Workflow nodes wait for the sub-workflow."""
-    for node in content.get("nodes", []):
-        if isinstance(node, dict) and node.get("type") == n8n.EXEC:
-            options = node.get("parameters", {}).get("options")
+    for node in node_dicts(content):
+        params = node.get("parameters")
+        if text_of(node, "type") == n8n.EXEC and isinstance(params, dict):
+            options = params.get("options")
             if isinstance(options, dict) and options.get("waitForSubWorkflow") is False:
                 options["waitForSubWorkflow"] = True
 
