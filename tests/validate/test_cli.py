@@ -189,3 +189,18 @@ def test_list_rules(run_cli: RunCli) -> None:
     assert [line.split()[0] for line in output.splitlines()] == [r.id for r in ordered()]
     code, output = run_cli("rules", "--markdown")
     assert (code, output) == (0, rules_markdown())
+
+
+def test_fix_leaves_an_explicit_no_retry_to_a_human(repo: Path, run_cli: RunCli) -> None:
+    file = f"{TRIAGE}/workflows/triage.json"
+    text(file, '"retryOnFail": true', '"retryOnFail": false')(repo)
+    assert run_cli("validate", "--fix", "--dry-run", str(repo)) == (0, "")
+    assert run_cli("validate", "--strict", "--fix", str(repo))[0] == 1
+
+
+def test_fix_on_a_repository_that_does_not_load(repo: Path, run_cli: RunCli) -> None:
+    text(f"{DIGEST}/version.json", '"1.0.0"', '"1.0"')(repo)
+    CASES["SERVER-FIELDS"](repo)  # in another use case: still fixed
+    code, output = run_cli("validate", "--fix", str(repo))
+    assert code == 1
+    assert "(LOAD)" in output and "SERVER-FIELDS" not in output

@@ -390,8 +390,7 @@ def _add_retries(text: str, ctx: FixContext) -> str:
     @json_fix
     def change(content: dict[str, Any], _: FixContext) -> None:
         for node in node_dicts(content):
-            if text_of(node, "name") in names and not node.get(
-                    "retryOnFail"):
+            if text_of(node, "name") in names and "retryOnFail" not in node:
                 node["retryOnFail"] = True
                 node.setdefault("maxTries", 3)
                 node.setdefault("waitBetweenTries", 2000)
@@ -404,8 +403,9 @@ def retry_backoff(lint: Lint) -> Iterator[Finding]:
     """Nodes that call outside services (HTTP Request, and any node with a
     credential, AI sub-nodes aside) meet rate limits and brief outages; with
     `retryOnFail` n8n tries again after `waitBetweenTries` ms. The fix sets
-    `retryOnFail: true`, `maxTries: 3`, `waitBetweenTries: 2000` (keeping values
-    already there)."""
+    `retryOnFail: true`, `maxTries: 3`, `waitBetweenTries: 2000` where retries are
+    not configured at all; an explicit `retryOnFail: false` (a call that must not
+    repeat) is left to a human."""
     for _, wf in lint.workflows():
         for node in _external_nodes(wf):
             if node.data.get("retryOnFail") is not True:
