@@ -47,7 +47,9 @@ class MemorySource:
 def base_files() -> dict[str, bytes]:
     root = Path(__file__).resolve().parents[2] / "example-repo"
     return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+            for p in sorted(root.rglob("*"))
+            # hidden folders (.github) are not part of the declared state
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)}
 
 
 def fingerprints(files: dict[str, bytes]) -> dict[str, str]:
