@@ -32,7 +32,7 @@ from reconciler.api.models import (
     Status,
     TriggerResult,
 )
-from reconciler.api.service import ApiContext, Service
+from reconciler.api.service import ApiContext, ApiSettings, Service
 from reconciler.errors import N8nError, ReconcilerError
 
 PREFIX = "/api/v1"
@@ -77,7 +77,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     s: {"model": ErrorResponse} for s in (401, 403, 404, 409, 422, 502, 503)}
 
 
-def router_for(context: ApiContext) -> APIRouter:
+def router_for(context: ApiSettings) -> APIRouter:
     """The API for the daemon's app: `app.include_router(router_for(context))`."""
     service = Service(context)
     return build_router(lambda: service)

@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from reconciler.adapters.n8n_client import N8nClient
 from reconciler.adapters.secrets import hash_key_from
@@ -39,6 +39,21 @@ class Fired:
     answer: webhook.Answer | None = None
 
 
+class ApiSettings(Protocol):
+    """What the API needs from its host (ApiContext, or the daemon's own context)."""
+
+    @property
+    def store_path(self) -> str | Path: ...
+    @property
+    def n8n_url(self) -> str: ...
+    @property
+    def n8n_api_key(self) -> str: ...
+    @property
+    def hash_key(self) -> bytes | None: ...
+    @property
+    def prices(self) -> Any: ...
+
+
 @dataclass
 class ApiContext:
     store_path: str | Path
@@ -52,7 +67,7 @@ class ApiContext:
 
 
 class Service:
-    def __init__(self, context: ApiContext) -> None:
+    def __init__(self, context: ApiSettings) -> None:
         self.store = Store(context.store_path)
         self.n8n_url = context.n8n_url.rstrip("/")
         self.client = N8nClient(self.n8n_url, context.n8n_api_key, max_retries=2)
