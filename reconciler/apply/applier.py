@@ -20,10 +20,12 @@ from typing import Any
 
 from reconciler.adapters.n8n_client import N8nClient
 from reconciler.adapters.secrets import SecretKey, SecretSource
+from reconciler.api.error_workflow import error_credential
 from reconciler.errors import ReconcilerError, SecretMissing
 from reconciler.load.stored import template_payload
 from reconciler.model.platform import template_id
 from reconciler.model.repository import UseCase
+from reconciler.plan import org_errors
 from reconciler.plan.inputs import MANAGED_TAG, PlanInput
 from reconciler.plan.planner import Plan
 from reconciler.plan.steps import (
@@ -248,6 +250,8 @@ class Applier:
     def _secret(self, text: str) -> dict[str, Any]:
         kind, owner, name = text.split(".", 2)
         data = self.secrets.get(SecretKey(kind, owner, name))  # type: ignore[arg-type]
+        if data is None and text == org_errors.secret_key(owner):
+            data = error_credential(owner, self.hash_key)["data"]
         if data is None:
             raise SecretMissing(f"secret {text} disappeared before it could be used")
         return dict(data)

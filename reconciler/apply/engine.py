@@ -11,11 +11,13 @@ from typing import Any
 
 from reconciler.adapters.n8n_client import N8nClient
 from reconciler.adapters.secrets import SecretKey, SecretSource, secret_digest
+from reconciler.api.error_workflow import error_credential
 from reconciler.apply.applier import Applier, ApplyResult, StepResult
 from reconciler.apply.observe import observe
 from reconciler.errors import PlanError, ReconcilerError, StateConflict
 from reconciler.model.platform import PlatformState
 from reconciler.model.repository import DeclaredState, UseCase
+from reconciler.plan import org_errors
 from reconciler.plan.credentials import SYSTEM_OWNER, template_needs
 from reconciler.plan.inputs import PlanInput
 from reconciler.plan.planner import Plan, make_plan
@@ -57,7 +59,16 @@ def gather_secrets(declared: DeclaredState, releases: Mapping[tuple[str, str], U
             data = source.get(secret_key)
             if data is not None:
                 digests[str(secret_key)] = secret_digest(data, key)
+    for org in declared.platform.organizations:  # org error workflows' tokens are derived
+        digests.setdefault(org_errors.secret_key(org.id),
+                           secret_digest(derived_secret(org.id, key), key))
     return digests
+
+
+def derived_secret(org: str, key: bytes) -> dict[str, Any]:
+    """The data of the org error workflow's credential: a token derived from the key."""
+    data: dict[str, Any] = error_credential(org, key)["data"]
+    return data
 
 
 def sync_platform(store: Store, declared: DeclaredState) -> None:
@@ -92,6 +103,7 @@ class Engine:
     secrets: SecretSource
     hash_key: bytes
     base_url: str
+    error_callback: str | None = None  # the daemon's URL as n8n sees it
     stop: threading.Event = field(default_factory=threading.Event)
     on_step: Callable[[StepResult], None] | None = None
 
@@ -106,7 +118,8 @@ class Engine:
                              ignore_positions=declared.platform.defaults.ignore_positions),
             publications=publications, releases=rel,
             secrets=gather_secrets(declared, rel, state, self.secrets, self.hash_key),
-            n8n_base_url=self.base_url, defaults=declared.platform.defaults)
+            n8n_base_url=self.base_url, defaults=declared.platform.defaults,
+            error_callback=self.error_callback)
 
     def plan(self, declared: DeclaredState, publications: frozenset[tuple[str, str]] = frozenset(),
              releases: dict[tuple[str, str], UseCase] | None = None) -> tuple[Plan, PlanInput]:

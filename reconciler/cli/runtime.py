@@ -36,7 +36,7 @@ def make_engine(store: Store) -> Engine:
     return Engine(store=store, client=N8nClient(url, key),
                   secrets=secret_sources_from_env(os.environ),
                   hash_key=hash_key_from(Path(store.path).resolve().parent),
-                  base_url=url)
+                  base_url=url, error_callback=os.environ.get("RECONCILER_API_URL") or None)
 
 
 @dataclass

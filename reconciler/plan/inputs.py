@@ -47,4 +47,6 @@ class PlanInput:
     releases: dict[tuple[str, str], UseCase] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)  # SecretKey text -> keyed digest
     n8n_base_url: str = ""
+    # where n8n reaches the daemon; None: no org error workflows are deployed
+    error_callback: str | None = None
     defaults: Defaults = field(default_factory=Defaults)

@@ -23,6 +23,8 @@ from reconciler.plan.credentials import (
 )
 from reconciler.plan.inputs import LiveWorkflow, PlanInput
 from reconciler.plan.instances import Desired, desired_instances
+from reconciler.plan.org_errors import USE_CASE as ERRORS_USE_CASE
+from reconciler.plan.org_errors import error_instances, error_workflow_ref
 from reconciler.plan.steps import (
     AddNotice,
     CreateCredential,
@@ -69,6 +71,7 @@ def make_plan(inp: PlanInput) -> Plan:
         raise PlanError(invalid)
     catalog = build_catalog(inp)
     wanted = desired_instances(inp, catalog)
+    _add_error_instances(inp, wanted.desired)
     problems: list[Problem] = catalog.problems + wanted.problems
     steps: list[Step] = [*catalog.steps, *wanted.steps]
     found = _live_by_key(inp.observed.workflows)
@@ -100,6 +103,20 @@ def make_plan(inp: PlanInput) -> Plan:
                 revision=inp.declared.revision)
 
 
+def _add_error_instances(inp: PlanInput, desired: list[Desired]) -> None:
+    """Org error workflows first: the org's other workflows render their id."""
+    if not inp.error_callback:
+        return
+    orgs = sorted({d.owner_org for d in desired
+                   if not d.archived and d.template is not None and d.owner_org})
+    members = {o.id: (o.members[0].user if o.members else "platform")
+               for o in inp.declared.platform.organizations}
+    extra = error_instances({org: members.get(org, "platform") for org in orgs},
+                            inp.error_callback)
+    ids = {d.id for d in extra}
+    desired[:] = extra + [d for d in desired if d.id not in ids]
+
+
 def _live_by_key(live: dict[str, LiveWorkflow]) -> dict[tuple[str, str], list[LiveWorkflow]]:
     found: dict[tuple[str, str], list[LiveWorkflow]] = {}
     for wf in live.values():
@@ -115,11 +132,16 @@ def _instance_steps(inp: PlanInput, d: Desired, uses: list[CredentialUse], missi
     mappings = inp.state.instance_mappings(d.id)
     template = d.template
     refs = credential_refs([u for u in uses if u.key in cred_ids], cred_ids)
+    error_id = ""
+    if inp.error_callback and d.use_case != ERRORS_USE_CASE:
+        live = {k: m.n8n_id for k, m in inp.state.mappings.items()
+                if m.n8n_id in inp.observed.workflows}
+        error_id = error_workflow_ref(d.owner_org, live)
     ctx = InstanceContext(
         instance_id=d.id, use_case=template,  # type: ignore[arg-type]
         base=base_context(instance_id=d.id, use_case=d.use_case, user=d.owner_user,
                           org=d.owner_org, parameters=d.parameters, credentials=refs,
-                          base_url=inp.n8n_base_url),
+                          base_url=inp.n8n_base_url, error_workflow_id=error_id),
         mappings=mappings, live=inp.observed.workflows,
         found={wid: found.get((d.id, wid), []) for wid in _workflow_ids(d, mappings)},
         active=d.active and not missing and d.version is not None,
