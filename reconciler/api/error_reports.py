@@ -13,13 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.api import analysis, keys
-from reconciler.api.error_workflow import token_matches
 from reconciler.api.errors import ApiError
 from reconciler.api.executions import outcome_of
 from reconciler.api.records import Outcome, Record
 from reconciler.api.service import Service
 from reconciler.errors import N8nError
 from reconciler.plan.workflows import parse_workflow_name
+from reconciler.render.error_workflow import token_matches
 
 
 def _d(value: Any) -> dict[str, Any]:

@@ -20,7 +20,6 @@ from fastapi.security import APIKeyHeader
 
 from reconciler.api import error_reports
 from reconciler.api import skills as skill_files
-from reconciler.api.error_workflow import ORG_TOKEN_HEADER
 from reconciler.api.errors import ApiError
 from reconciler.api.keys import Instance
 from reconciler.api.models import (
@@ -34,6 +33,7 @@ from reconciler.api.models import (
 )
 from reconciler.api.service import ApiContext, ApiSettings, Service
 from reconciler.errors import N8nError, ReconcilerError
+from reconciler.render.error_workflow import ORG_TOKEN_HEADER
 
 PREFIX = "/api/v1"
 SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"

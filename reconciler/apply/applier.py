@@ -20,7 +20,6 @@ from typing import Any
 
 from reconciler.adapters.n8n_client import N8nClient
 from reconciler.adapters.secrets import SecretKey, SecretSource
-from reconciler.api.error_workflow import error_credential
 from reconciler.errors import ReconcilerError, SecretMissing
 from reconciler.load.stored import template_payload
 from reconciler.model.platform import template_id
@@ -47,6 +46,7 @@ from reconciler.plan.steps import (
     Step,
     UnpublishWorkflow,
 )
+from reconciler.render.error_workflow import error_credential
 from reconciler.render.normalize import content_hash
 from reconciler.store.db import Store, now
 from reconciler.store.state import StateWriter

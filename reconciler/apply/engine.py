@@ -11,7 +11,6 @@ from typing import Any
 
 from reconciler.adapters.n8n_client import N8nClient
 from reconciler.adapters.secrets import SecretKey, SecretSource, secret_digest
-from reconciler.api.error_workflow import error_credential
 from reconciler.apply.applier import Applier, ApplyResult, StepResult
 from reconciler.apply.observe import observe
 from reconciler.errors import PlanError, ReconcilerError, StateConflict
@@ -21,6 +20,7 @@ from reconciler.plan import org_errors
 from reconciler.plan.credentials import SYSTEM_OWNER, template_needs
 from reconciler.plan.inputs import PlanInput
 from reconciler.plan.planner import Plan, make_plan
+from reconciler.render.error_workflow import error_credential
 from reconciler.store.db import Store, now
 from reconciler.store.state import StateWriter, snapshot
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 
-from reconciler.api.error_workflow import callback_url, error_workflow_body
 from reconciler.model.declared import (
     Process,
     ProcessOwner,
@@ -25,6 +24,7 @@ from reconciler.model.placeholders import parse_workflow_text
 from reconciler.model.repository import UseCase, WorkflowFile
 from reconciler.plan.instances import Desired
 from reconciler.plan.steps import pending
+from reconciler.render.error_workflow import callback_url, error_workflow_body
 
 USE_CASE = "org-errors"
 WORKFLOW = "errors"

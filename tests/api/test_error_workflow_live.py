@@ -15,13 +15,13 @@ import uvicorn
 
 from reconciler.adapters.n8n_server import ServerInfo
 from reconciler.adapters.secrets import hash_key_from
-from reconciler.api.error_workflow import (
+from reconciler.api.routes import create_api_app
+from reconciler.render.error_workflow import (
     ORG_TOKEN_HEADER,
     callback_url,
     error_credential,
     error_workflow_body,
 )
-from reconciler.api.routes import create_api_app
 from tests.api.conftest import OWNER_DEV, Api
 
 pytestmark = pytest.mark.n8n

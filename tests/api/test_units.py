@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from reconciler.api import analysis, payloads
-from reconciler.api.error_workflow import error_workflow_body, org_token, token_matches
 from reconciler.api.executions import Tree, token_totals
 from reconciler.api.openapi import text as openapi_text
 from reconciler.api.prices import PriceTable, load_prices
 from reconciler.api.uuid7 import timestamp_ms, uuid7
 from reconciler.errors import PermanentError
+from reconciler.render.error_workflow import error_workflow_body, org_token, token_matches
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
