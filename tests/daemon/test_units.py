@@ -95,3 +95,27 @@ def test_demo_repository_is_idempotent(tmp_path: Path) -> None:
     assert len(list(repo.walk(repo.head.target))) == 1
     assert write_secrets(tmp_path / "secrets") == 7
     assert not (tmp_path / "secrets" / "user.erin.gmail").exists()
+
+
+def test_https_token_and_ssh_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reconciler.daemon.gitwatch import GitWatcher
+    from reconciler.errors import GitError
+
+    kinds = pygit2.enums.CredentialType
+    monkeypatch.setenv("MY_TOKEN", "tok-123")
+    watcher = GitWatcher("https://git.example.invalid/a.git", "main", Path("/nonexistent"),
+                         token_env="MY_TOKEN", username="oauth2")
+    callbacks = watcher._callbacks()
+    cred = callbacks.credentials("https://git.example.invalid/a.git", None,
+                                 kinds.USERPASS_PLAINTEXT)
+    assert isinstance(cred, pygit2.UserPass)
+    assert cred.credential_tuple == ("oauth2", "tok-123")
+    agent = callbacks.credentials("ssh://git@h/a.git", "git", kinds.SSH_KEY)
+    assert isinstance(agent, pygit2.KeypairFromAgent)
+    callbacks.credentials("u", None, kinds.USERPASS_PLAINTEXT)
+    with pytest.raises(GitError, match="authentication refused") as refused:
+        callbacks.credentials("u", None, kinds.USERPASS_PLAINTEXT)
+    assert "tok-123" not in str(refused.value)
+    monkeypatch.delenv("MY_TOKEN")
+    with pytest.raises(GitError, match="wants credentials"):
+        watcher._callbacks().credentials("u", None, kinds.USERPASS_PLAINTEXT)
