@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from reconciler.adapters import n8n_server as server
 from reconciler.adapters.n8n_client import N8nClient
+from reconciler.cli.main import entry
 from reconciler.errors import ReconcilerError
 
 _SERVER_FIXTURES = {"n8n_server", "n8n_client"}
+RunCli = Callable[..., tuple[int, str]]
 
 
 def _progress(line: str) -> None:
@@ -66,3 +68,16 @@ def n8n_client(n8n_server: server.ServerInfo) -> Iterator[N8nClient]:
     """A fresh client (fresh counters) on the session's server."""
     with N8nClient(n8n_server.url, n8n_server.api_key) as client:
         yield client
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> RunCli:
+    """Run `reconciler ARGS...` in-process; returns (exit code, stdout + stderr)."""
+
+    def run(*args: str) -> tuple[int, str]:
+        capsys.readouterr()
+        code = entry(list(args))
+        captured = capsys.readouterr()
+        return code, captured.out + captured.err
+
+    return run

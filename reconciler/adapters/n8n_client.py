@@ -44,6 +44,7 @@ from reconciler.errors import (
     N8nTemporary,
     N8nUnauthorized,
 )
+from reconciler.model.n8n_api import ALLOWED_SETTINGS
 
 API_PREFIX = "/api/v1"
 PAGE_LIMIT = 250  # n8n's maximum page size
@@ -53,13 +54,6 @@ MAX_RETRY_AFTER = 120.0
 # The public API rejects any other field on create/update (400 "... is read-only" or
 # "must NOT have additional properties").
 WRITABLE_FIELDS = ("name", "nodes", "connections", "settings", "staticData", "pinData")
-ALLOWED_SETTINGS = frozenset({
-    "saveExecutionProgress", "saveManualExecutions", "saveDataErrorExecution",
-    "saveDataSuccessExecution", "executionTimeout", "errorWorkflow", "timezone",
-    "executionOrder", "binaryMode", "callerPolicy", "callerIds", "timeSavedMode",
-    "timeSavedPerExecution", "redactionPolicy", "availableInMCP", "customTelemetryTags",
-    "credentialResolverId",
-})
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # The request never left this machine: safe to retry even a create.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)

@@ -45,15 +45,10 @@ import json
 import math
 from typing import Any
 
+from reconciler.model.n8n_api import ALLOWED_SETTINGS
+
 OWNED_KEYS = ("name", "nodes", "connections", "settings")
 
-ALLOWED_SETTINGS = frozenset({
-    "saveExecutionProgress", "saveManualExecutions", "saveDataErrorExecution",
-    "saveDataSuccessExecution", "executionTimeout", "errorWorkflow", "timezone",
-    "executionOrder", "binaryMode", "callerPolicy", "callerIds", "timeSavedMode",
-    "timeSavedPerExecution", "redactionPolicy", "availableInMCP", "customTelemetryTags",
-    "credentialResolverId",
-})
 
 # Keys n8n assigns itself when a node arrives without them.
 SERVER_ASSIGNED_NODE_KEYS = frozenset({"id", "webhookId"})

@@ -13,8 +13,6 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from reconciler.cli.main import entry
-
 EXAMPLE = Path(__file__).resolve().parents[2] / "example-repo"
 
 RunCli = Callable[..., tuple[int, str]]
@@ -33,19 +31,6 @@ def repo_copy(tmp_path: Path) -> Path:
     target = tmp_path / "repo"
     shutil.copytree(EXAMPLE, target, symlinks=True)
     return target
-
-
-@pytest.fixture
-def run_cli(capsys: pytest.CaptureFixture[str]) -> RunCli:
-    """Run `reconciler ARGS...`; returns (exit code, stdout + stderr)."""
-
-    def run(*args: str) -> tuple[int, str]:
-        capsys.readouterr()
-        code = entry(list(args))
-        captured = capsys.readouterr()
-        return code, captured.out + captured.err
-
-    return run
 
 
 def folder_files(root: Path) -> dict[str, bytes | tuple[str, str]]:

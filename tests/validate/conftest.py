@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from reconciler.cli.main import entry
 from reconciler.model.placeholders import parse_workflow_text
 from reconciler.validate.rules.jsontext import dump_workflow
 
@@ -27,19 +26,6 @@ def repo(tmp_path: Path) -> Path:
     target = tmp_path / "repo"
     shutil.copytree(EXAMPLE, target)
     return target
-
-
-@pytest.fixture
-def run_cli(capsys: pytest.CaptureFixture[str]) -> RunCli:
-    """Run `reconciler ARGS...`; returns (exit code, stdout + stderr)."""
-
-    def run(*args: str) -> tuple[int, str]:
-        capsys.readouterr()
-        code = entry(list(args))
-        captured = capsys.readouterr()
-        return code, captured.out + captured.err
-
-    return run
 
 
 def text(file: str, old: str, new: str) -> Mutation:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from reconciler.model.declared import FieldType
+from reconciler.model.n8n_api import ALLOWED_SETTINGS as SETTINGS_KEYS
 from reconciler.model.placeholders import (
     LOOSE_RE,
     PLACEHOLDER_RE,
@@ -238,14 +239,6 @@ def execution_order(lint: Lint) -> Iterator[Finding]:
 SERVER_FIELDS = ("id", "versionId", "meta", "active", "tags", "pinData", "createdAt",
                  "updatedAt", "isArchived", "shared", "triggerCount", "activeVersion",
                  "activeVersionId")
-# What n8n 2.x's public API accepts in `settings`; anything else is a 400.
-SETTINGS_KEYS = frozenset({
-    "saveExecutionProgress", "saveManualExecutions", "saveDataErrorExecution",
-    "saveDataSuccessExecution", "executionTimeout", "errorWorkflow", "timezone",
-    "executionOrder", "binaryMode", "callerPolicy", "callerIds", "timeSavedMode",
-    "timeSavedPerExecution", "redactionPolicy", "availableInMCP", "customTelemetryTags",
-    "credentialResolverId",
-})
 
 
 @json_fix
