@@ -10,6 +10,7 @@ from reconciler.cli.plan import _parse, load_saved, repo_options
 from reconciler.cli.runtime import load_declared, make_engine, open_store
 from reconciler.errors import PlanError, UsageError
 from reconciler.report.show import render_run
+from reconciler.store.lock import StateLock
 
 
 def run(repo: str | None, ref: str | None, path: str | None, publish: tuple[str, ...],
@@ -19,10 +20,15 @@ def run(repo: str | None, ref: str | None, path: str | None, publish: tuple[str,
         raise PlanError(declared.releases.problems)
     store = open_store(state)
     engine = make_engine(store)
-    outcome = engine.reconcile(
-        declared.state, trigger="cli",
-        publications=frozenset(declared.releases.publications | _parse(publish)),
-        releases=declared.releases.contents, expect=expect)
+    lock = StateLock(store.path)  # one writer: a running daemon, or another apply
+    lock.acquire(wait=False)
+    try:
+        outcome = engine.reconcile(
+            declared.state, trigger="cli",
+            publications=frozenset(declared.releases.publications | _parse(publish)),
+            releases=declared.releases.contents, expect=expect)
+    finally:
+        lock.release()
     assert outcome.run_id is not None
     click.echo(render_run(store, outcome.run_id, fmt))
     return 0 if outcome.outcome in ("applied", "no_changes") else 1

@@ -18,9 +18,9 @@ import httpx
 from reconciler.adapters.secrets import DIR_ENV, ENV_PREFIX
 from reconciler.daemon.config import DaemonConfig
 from reconciler.daemon.gitwatch import GitWatcher
-from reconciler.daemon.lock import lock_path
 from reconciler.errors import GitError
 from reconciler.store.db import MIGRATIONS
+from reconciler.store.lock import lock_path
 
 TIMEOUT = 5.0
 

@@ -13,9 +13,9 @@ from reconciler.daemon import logs
 from reconciler.daemon.app import DaemonContext, create_app
 from reconciler.daemon.config import DaemonConfig
 from reconciler.daemon.gitwatch import GitWatcher
-from reconciler.daemon.lock import StateLock
 from reconciler.daemon.loop import GOOD, Daemon
 from reconciler.errors import UsageError
+from reconciler.store.lock import StateLock
 
 
 def serve(config: DaemonConfig) -> int:

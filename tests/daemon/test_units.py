@@ -12,9 +12,9 @@ import pytest
 from reconciler.daemon import hooks
 from reconciler.daemon.config import resolve
 from reconciler.daemon.demo import commit_folder, tag_versions, write_secrets
-from reconciler.daemon.lock import LockHeld, StateLock
 from reconciler.daemon.logs import JsonFormatter
 from reconciler.errors import UsageError
+from reconciler.store.lock import LockHeld, StateLock
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "example-repo"
 
@@ -64,7 +64,7 @@ def test_one_writer_per_state(tmp_path: Path) -> None:
     state = tmp_path / "state.sqlite"
     first = StateLock(state)
     first.acquire()
-    with pytest.raises(LockHeld, match=r"another reconciler daemon \(pid \d+\).*--wait-lock"):
+    with pytest.raises(LockHeld, match=r"another reconciler process \(pid \d+\).*--wait-lock"):
         StateLock(state).acquire()
     first.release()
     second = StateLock(state)

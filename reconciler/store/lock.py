@@ -36,7 +36,7 @@ class StateLock:
         except BlockingIOError:
             holder = _holder(handle)
             handle.close()
-            raise LockHeld(f"another reconciler daemon{holder} already writes {self.state} "
+            raise LockHeld(f"another reconciler process{holder} already writes {self.state} "
                            f"(lock {self.path}); stop it first, or pass --wait-lock "
                            "to wait for it") from None
         handle.seek(0)
