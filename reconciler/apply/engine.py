@@ -14,12 +14,14 @@ from reconciler.adapters.secrets import SecretKey, SecretSource, secret_digest
 from reconciler.apply.applier import Applier, ApplyResult, StepResult
 from reconciler.apply.observe import observe
 from reconciler.errors import PlanError, ReconcilerError, StateConflict
+from reconciler.model.placeholders import find_placeholders
 from reconciler.model.platform import PlatformState
 from reconciler.model.repository import DeclaredState, UseCase
 from reconciler.plan import org_errors
 from reconciler.plan.credentials import SYSTEM_OWNER, template_needs
 from reconciler.plan.inputs import PlanInput
 from reconciler.plan.planner import Plan, make_plan
+from reconciler.plan.values import BUILT_IN, value_names
 from reconciler.render.error_workflow import error_credential
 from reconciler.store.db import Store, now
 from reconciler.store.state import StateWriter, snapshot
@@ -63,6 +65,41 @@ def gather_secrets(declared: DeclaredState, releases: Mapping[tuple[str, str], U
         digests.setdefault(org_errors.secret_key(org.id),
                            secret_digest(derived_secret(org.id, key), key))
     return digests
+
+
+def gather_values(declared: DeclaredState, releases: Mapping[tuple[str, str], UseCase],
+                  state: PlatformState, source: SecretSource
+                  ) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
+    """(member values by user, org values by org) for the MEMSECRT/ORGSECRET names used."""
+    names = {"MEMSECRT": set[str](), "ORGSECRET": set[str]()}
+    for uc in [*declared.use_cases.values(), *releases.values()]:
+        for scope, found in value_names(uc.workflows).items():
+            names[scope] |= found
+    for rec in state.templates.values():
+        for text in rec.workflows.values():
+            for ph in find_placeholders(text):
+                if ph.scope in names and ph.suffix_ok:
+                    names[ph.scope].add(ph.body)
+    members = _values(source, "member", [u.id for u in declared.platform.users],
+                      names["MEMSECRT"])
+    orgs = _values(source, "org", [o.id for o in declared.platform.organizations],
+                   names["ORGSECRET"] - BUILT_IN)
+    return members, orgs
+
+
+def _values(source: SecretSource, kind: str, owners: list[str],
+            names: set[str]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for owner in owners:
+        for name in sorted(names):
+            try:
+                data = source.get(SecretKey(kind, owner, name))  # type: ignore[arg-type]
+            except ValueError:
+                continue
+            if data is not None:
+                value = data["value"] if set(data) == {"value"} else json.dumps(dict(data))
+                out.setdefault(owner, {})[name] = str(value)
+    return out
 
 
 def derived_secret(org: str, key: bytes) -> dict[str, Any]:
@@ -112,6 +149,7 @@ class Engine:
                     releases: dict[tuple[str, str], UseCase] | None = None) -> PlanInput:
         state = snapshot(self.store)
         rel = releases or {}
+        members, orgs = gather_values(declared, rel, state, self.secrets)
         return PlanInput(
             declared=declared, state=state,
             observed=observe(self.client,
@@ -119,7 +157,7 @@ class Engine:
             publications=publications, releases=rel,
             secrets=gather_secrets(declared, rel, state, self.secrets, self.hash_key),
             n8n_base_url=self.base_url, defaults=declared.platform.defaults,
-            error_callback=self.error_callback)
+            error_callback=self.error_callback, member_values=members, org_values=orgs)
 
     def plan(self, declared: DeclaredState, publications: frozenset[tuple[str, str]] = frozenset(),
              releases: dict[tuple[str, str], UseCase] | None = None) -> tuple[Plan, PlanInput]:

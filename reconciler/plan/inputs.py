@@ -49,4 +49,8 @@ class PlanInput:
     n8n_base_url: str = ""
     # where n8n reaches the daemon; None: no org error workflows are deployed
     error_callback: str | None = None
+    # values rendered into workflows (MEMSECRT per user, ORGSECRET per org): n8n holds
+    # them in the workflow anyway; they never reach a report (bodies are not reported)
+    member_values: dict[str, dict[str, str]] = field(default_factory=dict)
+    org_values: dict[str, dict[str, str]] = field(default_factory=dict)
     defaults: Defaults = field(default_factory=Defaults)

@@ -34,6 +34,7 @@ from reconciler.plan.steps import (
     Step,
     pending,
 )
+from reconciler.plan.values import BUILT_IN, value_names
 from reconciler.plan.versions import build_catalog
 from reconciler.plan.workflows import (
     InstanceContext,
@@ -82,6 +83,7 @@ def make_plan(inp: PlanInput) -> Plan:
             continue
         uses, missing = resolve_uses(template_needs(d.template.workflows), instance_id=d.id,
                                      user=d.owner_user, org=d.owner_org, secrets=inp.secrets)
+        missing += missing_values(inp, d)
         uses_by_instance[d.id], missing_by_instance[d.id] = uses, missing
     needed = {u.key: u for uses in uses_by_instance.values() for u in uses}
     recorded = {k: (c.n8n_id, c.digest) for k, c in inp.state.credentials.items()}
@@ -117,6 +119,30 @@ def _add_error_instances(inp: PlanInput, desired: list[Desired]) -> None:
     desired[:] = extra + [d for d in desired if d.id not in ids]
 
 
+def member_of(inp: PlanInput, d: Desired) -> str:
+    """Whose MEMSECRT values an instance uses: its user, else its org's owner."""
+    if d.owner_user:
+        return d.owner_user
+    for org in inp.declared.platform.organizations:
+        if org.id == d.owner_org:
+            owners = [m.user for m in org.members if m.role.value == "owner"]
+            return (owners or [m.user for m in org.members] or [""])[0]
+    return ""
+
+
+def missing_values(inp: PlanInput, d: Desired) -> list[str]:
+    """MEMSECRT and ORGSECRET values a template needs that no secret source holds."""
+    assert d.template is not None
+    names = value_names(d.template.workflows)
+    member = inp.member_values.get(member_of(inp, d), {})
+    org = inp.org_values.get(d.owner_org, {})
+    missing = [f"member.{member_of(inp, d)}.{n}" for n in sorted(names["MEMSECRT"])
+               if n not in member]
+    missing += [f"org.{d.owner_org}.{n}" for n in sorted(names["ORGSECRET"] - BUILT_IN)
+                if n not in org]
+    return missing
+
+
 def _live_by_key(live: dict[str, LiveWorkflow]) -> dict[tuple[str, str], list[LiveWorkflow]]:
     found: dict[tuple[str, str], list[LiveWorkflow]] = {}
     for wf in live.values():
@@ -141,7 +167,9 @@ def _instance_steps(inp: PlanInput, d: Desired, uses: list[CredentialUse], missi
         instance_id=d.id, use_case=template,  # type: ignore[arg-type]
         base=base_context(instance_id=d.id, use_case=d.use_case, user=d.owner_user,
                           org=d.owner_org, parameters=d.parameters, credentials=refs,
-                          base_url=inp.n8n_base_url, error_workflow_id=error_id),
+                          base_url=inp.n8n_base_url, error_workflow_id=error_id,
+                          org_values=inp.org_values.get(d.owner_org),
+                          member_values=inp.member_values.get(member_of(inp, d))),
         mappings=mappings, live=inp.observed.workflows,
         found={wid: found.get((d.id, wid), []) for wid in _workflow_ids(d, mappings)},
         active=d.active and not missing and d.version is not None,

@@ -201,8 +201,12 @@ def plan_archive(ctx: InstanceContext, delete: bool) -> None:
 
 def base_context(*, instance_id: str, use_case: str, user: str | None, org: str,
                  parameters: dict[str, Any], credentials: dict[tuple[str, str], CredentialRef],
-                 base_url: str, error_workflow_id: str = "") -> RenderContext:
+                 base_url: str, error_workflow_id: str = "",
+                 org_values: dict[str, str] | None = None,
+                 member_values: dict[str, str] | None = None) -> RenderContext:
+    org_secrets = dict(org_values or {})
+    org_secrets.update(N8N_BASE_URL=base_url, ERROR_WORKFLOW_ID=error_workflow_id)
     return RenderContext(
         process_id=use_case, namespace=org, instance_uid=instance_id, user_id=user,
         organization_id=org, parameters=parameters, credentials=credentials,
-        org_secrets={"N8N_BASE_URL": base_url, "ERROR_WORKFLOW_ID": error_workflow_id})
+        org_secrets=org_secrets, member_secrets=member_values or {})

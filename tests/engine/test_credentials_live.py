@@ -137,3 +137,30 @@ def test_no_secret_value_leaks(platform: Platform, caplog: pytest.LogCaptureFixt
         assert value.encode() not in raw, f"{value} in the SQLite file"
         for text in texts:
             assert value not in text
+
+
+def test_member_and_org_values_are_rendered_per_owner(platform: Platform) -> None:
+    platform.edit_text("use-cases/inbox-triage/workflows/triage.json",
+                       "// Urgent first: words the instance owner cares about rank a message up.",
+                       "// auth {{MEMSECRT_EXECUTION_AUTH_TRCESMEM}} "
+                       "crm {{ORGSECRET_CRM_URL_TERCESORG}}")
+    for user in ("alice", "bob", "carol"):
+        platform.set_secret(f"member.{user}.EXECUTION_AUTH", {"value": f"tok-{user}"})
+    platform.set_secret("org.acme.CRM_URL", {"value": "https://crm.acme.example"})
+    platform.publications |= ALL_CURRENT
+    out = platform.reconcile()
+    assert out.outcome == "applied", out.error
+    live = platform.live()
+    code = next(n for n in live[triage("inbox-triage-carol")]["nodes"]
+                if n["name"] == "Sort by urgency")["parameters"]["jsCode"]
+    assert "auth tok-carol crm https://crm.acme.example" in code
+    # Globex has no CRM_URL: its members' instances wait for it; Acme's are unaffected.
+    erin = platform.instance("inbox-triage-erin")
+    assert erin["state"] == "missing_integration" and "org.globex.CRM_URL" in erin["state_detail"]
+    assert platform.instance("inbox-triage-alice")["state"] == "active"
+    assert ok_run(platform)
+
+
+def ok_run(platform: Platform) -> bool:
+    again = platform.reconcile()
+    return (again.outcome, again.writes) == ("no_changes", 0)
