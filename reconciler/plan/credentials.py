@@ -8,8 +8,10 @@ platform's (system) one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from reconciler.model.repository import WorkflowFile
 from reconciler.plan.steps import CreateCredential, DeleteCredential, RotateCredential, Step
 from reconciler.render.context import CredentialRef
 from reconciler.render.requirements import credential_needs
@@ -62,10 +64,10 @@ def resolve_uses(template_needs: set[tuple[str, str, str]], *, instance_id: str,
     return uses, missing
 
 
-def template_needs(workflows: tuple[object, ...]) -> set[tuple[str, str, str]]:
+def template_needs(workflows: Iterable[WorkflowFile]) -> set[tuple[str, str, str]]:
     needs: set[tuple[str, str, str]] = set()
     for wf in workflows:
-        for need in credential_needs(wf):  # type: ignore[arg-type]
+        for need in credential_needs(wf):
             needs.add((need.scope, need.integration, need.credential_type))
     return needs
 
