@@ -245,6 +245,10 @@ class Applier:
                       (now(), template_id(step.use_case, step.version)))
 
     def _do_save_process(self, step: SaveProcess, _: _Group | None) -> None:
+        if step.removed:
+            self.writer.execute("UPDATE processes SET removed=1 WHERE use_case=?",
+                                step.use_case)
+            return
         self.writer.upsert("processes", step.record, "use_case")
 
     def _secret(self, text: str) -> dict[str, Any]:

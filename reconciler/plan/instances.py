@@ -76,6 +76,11 @@ def desired_instances(inp: PlanInput, cat: Catalog) -> InstancePlan:
             template=cat.template(uc.slug, version) if version else None, notices=notices))
     _unique(inp, out)
     _removed(inp, out)
+    for slug, process in sorted(inp.state.processes.items()):
+        if slug not in inp.declared.use_cases and not process.removed:
+            out.steps.append(SaveProcess(use_case=slug, removed=True,
+                                         record={"use_case": slug, "removed": 1,
+                                                 "active_env": process.active_env}))
     return out
 
 

@@ -76,11 +76,14 @@ class SaveProcess(Step):
     kind: ClassVar[str] = "save_process"
     use_case: str = ""
     record: dict[str, Any] = field(default_factory=dict)
+    removed: bool = False  # the use case left the repository: records kept, marked
 
     def target(self) -> str:
         return self.use_case
 
     def summary(self) -> str:
+        if self.removed:
+            return f"mark process {self.use_case} removed (its instances are archived)"
         return f"record process {self.use_case} (active environment {self.record['active_env']})"
 
 

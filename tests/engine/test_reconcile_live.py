@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from typing import Any
 
@@ -204,3 +205,20 @@ def test_saved_plan_is_refused_after_the_state_moved(platform: Platform) -> None
     ok(platform.reconcile())
     out = platform.reconcile(expect=expect)
     assert out.outcome == "failed" and "changed since the plan" in (out.error or "")
+
+
+def test_a_removed_use_case_is_archived_with_its_instances(platform: Platform) -> None:
+    platform.publications |= ALL_CURRENT
+    ok(platform.reconcile())
+    shutil.rmtree(platform.repo / "use-cases" / "daily-digest")
+    (platform.repo / "instances" / "daily-digest-globex.yaml").unlink()
+    platform.publications = {p for p in platform.publications if p[0] != "daily-digest"}
+    out = ok(platform.reconcile())
+    assert kinds(out)["archive_workflow"] == 3  # owner dev, owner prod, globex
+    live = platform.live()
+    assert all(w["isArchived"] for n, w in live.items() if "[daily-digest" in n)
+    removed = platform.store.conn.execute(
+        "SELECT removed FROM processes WHERE use_case='daily-digest'").fetchone()
+    assert removed == (1,)
+    assert platform.instance("daily-digest.owner-prod")["state"] == "archived"
+    assert ok(platform.reconcile()).outcome == "no_changes"
