@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import pygit2
@@ -24,6 +25,26 @@ class Releases:
     tags: dict[str, str] = field(default_factory=dict)  # tag -> commit id
 
 
+# Commits never change, so what loads at one is kept: a daemon re-reading its tags on
+# every resync loads each tagged commit once. Bounded, oldest dropped first.
+_CACHE: OrderedDict[tuple[str, str], dict[str, UseCase]] = OrderedDict()
+_CACHE_SIZE = 256
+
+
+def _cached(repo: pygit2.Repository, commit: str) -> dict[str, UseCase] | None:
+    key = (str(repo.path), commit)
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    return None
+
+
+def _remember(repo: pygit2.Repository, commit: str, use_cases: dict[str, UseCase]) -> None:
+    _CACHE[(str(repo.path), commit)] = use_cases
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+
+
 def read_releases(repo: pygit2.Repository) -> Releases:
     """Every well-formed release tag, checked against version.json at its commit."""
     out = Releases()
@@ -34,9 +55,12 @@ def read_releases(repo: pygit2.Repository) -> Releases:
             continue
         out.tags[tag] = commit
         slug, version = match["slug"], match["version"]
+        if commit not in states and (hit := _cached(repo, commit)) is not None:
+            states[commit] = hit
         if commit not in states:
             try:
                 states[commit] = load(GitSource(repo, commit)).use_cases
+                _remember(repo, commit, states[commit])
             except InvalidInput as exc:
                 states[commit] = {}
                 out.problems.append(Problem(f"tag {tag}", f"the tagged commit does not load: "
