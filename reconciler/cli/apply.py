@@ -6,8 +6,8 @@ from typing import Any
 
 import click
 
+from reconciler.apply.runtime import load_declared, make_engine, open_store
 from reconciler.cli.plan import _parse, load_saved, repo_options
-from reconciler.cli.runtime import load_declared, make_engine, open_store
 from reconciler.errors import PlanError, UsageError
 from reconciler.report.show import render_run
 from reconciler.store.lock import StateLock

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from reconciler.api.cli_support import STATE, echo_json, open_service
 from reconciler.api.errors import not_found
 from reconciler.api.records import STATUSES
+from reconciler.cli.api_support import STATE, echo_json, open_service
 
 
 @click.group("executions")

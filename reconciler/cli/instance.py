@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from reconciler.api.cli_support import STATE
 from reconciler.api.keys import issue_key
-from reconciler.cli.runtime import open_store
+from reconciler.apply.runtime import open_store
+from reconciler.cli.api_support import STATE
 
 
 @click.group("instance")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli.runtime import load_declared, make_engine, open_store
+from reconciler.apply.runtime import load_declared, make_engine, open_store
 from reconciler.errors import PlanError, UsageError
 from reconciler.model.repository import DeclaredState, UseCase
 from reconciler.plan.planner import Plan

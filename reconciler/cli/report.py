@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from reconciler.cli.runtime import open_store
+from reconciler.apply.runtime import open_store
 from reconciler.report.show import render_run
 from reconciler.report.status import as_json, history_rows, history_text, status_data, status_text
 

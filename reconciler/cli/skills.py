@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from reconciler.api.cli_support import STATE, open_service
 from reconciler.api.skills import skills as instance_skills
+from reconciler.cli.api_support import STATE, open_service
 
 
 @click.command("skills")

@@ -7,7 +7,7 @@ from typing import IO, Any
 
 import click
 
-from reconciler.api.cli_support import STATE, echo_json, open_service
+from reconciler.cli.api_support import STATE, echo_json, open_service
 from reconciler.errors import UsageError
 
 

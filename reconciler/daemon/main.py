@@ -8,7 +8,7 @@ from types import FrameType
 
 import uvicorn
 
-from reconciler.cli.runtime import make_engine, n8n_from_env, open_store
+from reconciler.apply.runtime import make_engine, n8n_from_env, open_store
 from reconciler.daemon import logs
 from reconciler.daemon.app import DaemonContext, create_app
 from reconciler.daemon.config import DaemonConfig

@@ -1,4 +1,4 @@
-"""What commands share: the state file, the n8n connection, the declared state."""
+"""What the CLI and the daemon share: the state file, the n8n connection, the declared state."""
 
 from __future__ import annotations
 

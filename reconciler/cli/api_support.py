@@ -14,7 +14,7 @@ STATE = click.option("--state", help="SQLite state file (default $RECONCILER_STA
 
 
 def open_service(state: str | None) -> Service:
-    from reconciler.cli.runtime import n8n_from_env  # the CLI's one reading of the env
+    from reconciler.apply.runtime import n8n_from_env  # the CLI's one reading of the env
 
     url, key = n8n_from_env()
     return Service(ApiContext(state_path(state), url, key))
