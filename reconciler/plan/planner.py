@@ -43,6 +43,7 @@ from reconciler.plan.workflows import (
     plan_archive,
     plan_workflows,
 )
+from reconciler.render.context import CredentialRef, RenderContext
 from reconciler.validate.references import check_references
 
 
@@ -156,53 +157,62 @@ def _instance_steps(inp: PlanInput, d: Desired, uses: list[CredentialUse], missi
                     cred_ids: dict[str, str], found: dict[tuple[str, str], list[LiveWorkflow]],
                     problems: list[Problem]) -> list[Step]:
     mappings = inp.state.instance_mappings(d.id)
-    template = d.template
-    refs = credential_refs([u for u in uses if u.key in cred_ids], cred_ids)
-    error_id = ""
-    if inp.error_callback and d.use_case != ERRORS_USE_CASE:
-        live = {k: m.n8n_id for k, m in inp.state.mappings.items()
-                if m.n8n_id in inp.observed.workflows}
-        error_id = error_workflow_ref(d.owner_org, live)
     ctx = InstanceContext(
-        instance_id=d.id, use_case=template,  # type: ignore[arg-type]
-        base=base_context(instance_id=d.id, use_case=d.use_case, user=d.owner_user,
-                          org=d.owner_org, parameters=d.parameters, credentials=refs,
-                          base_url=inp.n8n_base_url, error_workflow_id=error_id,
-                          org_values=inp.org_values.get(d.owner_org),
-                          member_values=inp.member_values.get(member_of(inp, d))),
+        instance_id=d.id, use_case=d.template,  # type: ignore[arg-type]  # None: archive only
+        base=_render_base(inp, d, credential_refs([u for u in uses if u.key in cred_ids],
+                                                  cred_ids)),
         mappings=mappings, live=inp.observed.workflows,
         found={wid: found.get((d.id, wid), []) for wid in _workflow_ids(d, mappings)},
         active=d.active and not missing and d.version is not None,
         drift_revert=inp.defaults.drift.value == "revert",
         ignore_positions=inp.defaults.ignore_positions)
-    if d.archived or template is None:
+    if d.archived or d.template is None:
         plan_archive(ctx, delete=d.archived and inp.defaults.prune)
     elif missing and not mappings:
         pass  # nothing deployed, nothing to deploy until the secret exists
     else:
         plan_workflows(ctx)
     problems.extend(ctx.problems)
-    state = _state(d, missing)
-    record = _record(d, state, missing)
+    ctx.steps.extend(_record_steps(inp, d, missing, ctx.changed))
+    return ctx.steps
+
+
+def _render_base(inp: PlanInput, d: Desired,
+                 refs: dict[tuple[str, str], CredentialRef]) -> RenderContext:
+    error_id = ""
+    if inp.error_callback and d.use_case != ERRORS_USE_CASE:
+        live = {k: m.n8n_id for k, m in inp.state.mappings.items()
+                if m.n8n_id in inp.observed.workflows}
+        error_id = error_workflow_ref(d.owner_org, live)
+    return base_context(instance_id=d.id, use_case=d.use_case, user=d.owner_user,
+                        org=d.owner_org, parameters=d.parameters, credentials=refs,
+                        base_url=inp.n8n_base_url, error_workflow_id=error_id,
+                        org_values=inp.org_values.get(d.owner_org),
+                        member_values=inp.member_values.get(member_of(inp, d)))
+
+
+def _record_steps(inp: PlanInput, d: Desired, missing: list[str], changed: bool) -> list[Step]:
+    """The instance record (with a deployment when one happens) and its new notices."""
+    steps: list[Step] = []
+    record = _record(d, _state(d, missing), missing)
     rec = inp.state.instances.get(d.id)
-    deployable = template is not None and not d.archived and not missing
-    deploying = ctx.changed and deployable
+    deployable = d.template is not None and not d.archived and not missing
     template_changed = deployable and (rec is None or rec.version != d.version)
+    deploying = changed and deployable
     if _record_changed(rec, record) or (deploying and template_changed):
-        ctx.steps.append(SaveInstance(
+        steps.append(SaveInstance(
             group=d.id, record=record,
             deploy_template=template_id(d.use_case, d.version)
             if (deploying or template_changed) and d.version else None,
             previous_version=rec.version if rec else None))
-    for kind, version, message in d.notices:
-        if (d.id, kind, version) not in inp.state.notices:
-            ctx.steps.append(AddNotice(group=d.id, notice=kind, version=version,
-                                       message=message))
-    if missing and (d.id, "missing_integration", ",".join(missing)) not in inp.state.notices:
-        ctx.steps.append(AddNotice(group=d.id, notice="missing_integration",
-                                   version=",".join(missing),
-                                   message="missing secrets: " + ", ".join(missing)))
-    return ctx.steps
+    notices = list(d.notices)
+    if missing:
+        notices.append(("missing_integration", ",".join(missing),
+                        "missing secrets: " + ", ".join(missing)))
+    steps += [AddNotice(group=d.id, notice=kind, version=version, message=message)
+              for kind, version, message in notices
+              if (d.id, kind, version) not in inp.state.notices]
+    return steps
 
 
 def _workflow_ids(d: Desired, mappings: dict[str, Any]) -> set[str]:
