@@ -19,6 +19,14 @@ ALL_CURRENT = {("lead-enrichment", "1.2.0"), ("inbox-triage", "2.1.0"),
                ("daily-digest", "1.0.0")}
 
 
+def new_summarize(platform: Platform, tokens: int, *, publish: bool) -> None:
+    """Lead enrichment 1.3.0: the summarize workflow asks for `tokens` tokens."""
+    platform.edit_text(SUMMARIZE, '"maxTokensToSample": 300', f'"maxTokensToSample": {tokens}')
+    platform.bump("lead-enrichment", "1.3.0")
+    if publish:
+        platform.publications.add(("lead-enrichment", "1.3.0"))
+
+
 def kinds(out: RunOutcome) -> Counter[str]:
     assert out.plan is not None
     return Counter(step.kind for step in out.plan.steps)
@@ -59,8 +67,7 @@ def test_publish_switches_environments(platform: Platform) -> None:
     assert not live["Lead enrichment - API [lead-enrichment.owner-dev/main]"]["activeVersionId"]
     assert published(live, "[lead-enrichment-globex/main]")
     # A new dev deploy: dev active again, prod deactivated.
-    platform.edit_text(SUMMARIZE, '"maxTokensToSample": 300', '"maxTokensToSample": 350')
-    platform.bump("lead-enrichment", "1.3.0")
+    new_summarize(platform, 350, publish=False)
     ok(platform.reconcile())
     live = platform.live()
     assert published(live, "[lead-enrichment.owner-dev/main]")
@@ -72,9 +79,7 @@ def test_publish_switches_environments(platform: Platform) -> None:
 def test_one_changed_workflow_costs_exactly_its_writes(platform: Platform) -> None:
     platform.publications |= ALL_CURRENT
     ok(platform.reconcile())
-    platform.edit_text(SUMMARIZE, '"maxTokensToSample": 300', '"maxTokensToSample": 400')
-    platform.bump("lead-enrichment", "1.3.0")
-    platform.publications.add(("lead-enrichment", "1.3.0"))
+    new_summarize(platform, 400, publish=True)
     out = ok(platform.reconcile())
     # owner-dev: draft only (prod is active after the publish); owner-prod and the
     # unpinned globex instance: update + publish of the one changed workflow.
@@ -108,9 +113,7 @@ def test_pinned_instance_gets_one_notice(platform: Platform) -> None:
 def test_rollback_by_pinning_an_older_version(platform: Platform) -> None:
     platform.publications |= ALL_CURRENT
     ok(platform.reconcile())
-    platform.edit_text(SUMMARIZE, '"maxTokensToSample": 300', '"maxTokensToSample": 500')
-    platform.bump("lead-enrichment", "1.3.0")
-    platform.publications.add(("lead-enrichment", "1.3.0"))
+    new_summarize(platform, 500, publish=True)
     ok(platform.reconcile())
     # 1.2.0 is no longer in the repository: it comes back from the stored template.
     platform.edit_text("instances/lead-enrichment-globex.yaml", "environment: prod",
