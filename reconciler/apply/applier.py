@@ -179,13 +179,7 @@ class Applier:
                                    f"automatic update to {version} failed; still on "
                                    f"{rec.version}: {cause}")
             return
-        record = dict(save.record) if save else None
-        if record is None and rec is not None:
-            record = {"id": rec.id, "use_case": rec.use_case, "owner_user": rec.owner_user,
-                      "owner_org": rec.owner_org, "environment": rec.environment,
-                      "automatic": int(rec.automatic), "version": rec.version,
-                      "pinned": int(rec.pinned), "active": int(rec.active),
-                      "sharing": rec.sharing, "parameters": rec.parameters}
+        record = dict(save.record) if save else (rec.row() if rec is not None else None)
         if record is not None:
             if rec is not None:
                 record["version"] = rec.version  # still what it ran before

@@ -51,6 +51,17 @@ class InstanceRec:
     sharing: dict[str, Any]
     parameters: dict[str, Any]
 
+    def row(self) -> dict[str, Any]:
+        """The `instances` columns the planner compares and the applier writes."""
+        return {
+            "id": self.id, "use_case": self.use_case, "owner_user": self.owner_user,
+            "owner_org": self.owner_org, "environment": self.environment,
+            "automatic": int(self.automatic), "version": self.version,
+            "pinned": int(self.pinned), "active": int(self.active), "state": self.state,
+            "state_detail": self.state_detail, "sharing": self.sharing,
+            "parameters": self.parameters,
+        }
+
 
 @dataclass(frozen=True)
 class MappingRec:

@@ -245,13 +245,4 @@ def _record(d: Desired, state: str, missing: list[str]) -> dict[str, Any]:
 
 
 def _record_changed(rec: InstanceRec | None, record: dict[str, Any]) -> bool:
-    if rec is None:
-        return True
-    current = {
-        "id": rec.id, "use_case": rec.use_case, "owner_user": rec.owner_user,
-        "owner_org": rec.owner_org, "environment": rec.environment,
-        "automatic": int(rec.automatic), "version": rec.version, "pinned": int(rec.pinned),
-        "active": int(rec.active), "state": rec.state, "state_detail": rec.state_detail,
-        "sharing": rec.sharing, "parameters": rec.parameters,
-    }
-    return current != record
+    return rec is None or rec.row() != record
