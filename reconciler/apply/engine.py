@@ -14,7 +14,7 @@ from reconciler.adapters.secrets import SecretKey, SecretSource, secret_digest
 from reconciler.apply.applier import Applier, ApplyResult, StepResult
 from reconciler.apply.observe import observe
 from reconciler.errors import PlanError, ReconcilerError, StateConflict
-from reconciler.model.placeholders import find_placeholders
+from reconciler.load.stored import use_case_from_template
 from reconciler.model.platform import PlatformState
 from reconciler.model.repository import DeclaredState, UseCase
 from reconciler.plan import org_errors
@@ -72,14 +72,10 @@ def gather_values(declared: DeclaredState, releases: Mapping[tuple[str, str], Us
                   ) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
     """(member values by user, org values by org) for the MEMSECRT/ORGSECRET names used."""
     names = {"MEMSECRT": set[str](), "ORGSECRET": set[str]()}
-    for uc in [*declared.use_cases.values(), *releases.values()]:
+    stored = [use_case_from_template(rec) for rec in state.templates.values()]
+    for uc in [*declared.use_cases.values(), *releases.values(), *stored]:
         for scope, found in value_names(uc.workflows).items():
             names[scope] |= found
-    for rec in state.templates.values():
-        for text in rec.workflows.values():
-            for ph in find_placeholders(text):
-                if ph.scope in names and ph.suffix_ok:
-                    names[ph.scope].add(ph.body)
     members = _values(source, "member", [u.id for u in declared.platform.users],
                       names["MEMSECRT"])
     orgs = _values(source, "org", [o.id for o in declared.platform.organizations],

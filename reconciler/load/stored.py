@@ -12,7 +12,18 @@ from reconciler.model.repository import UseCase, WorkflowFile
 USE_CASES = "use-cases"
 
 
+# Templates never change, so each is parsed once per process, not on every reconcile.
+_PARSED: dict[tuple[str, str], UseCase] = {}
+
+
 def use_case_from_template(rec: TemplateRec) -> UseCase:
+    key = (rec.id, rec.fingerprint)
+    if key not in _PARSED:
+        _PARSED[key] = _parse(rec)
+    return _PARSED[key]
+
+
+def _parse(rec: TemplateRec) -> UseCase:
     config = UseCaseConfig.model_validate_json(rec.config)
     folder = f"{USE_CASES}/{rec.use_case}"
     workflows = tuple(
