@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +13,7 @@ from reconciler.adapters.n8n_client import N8nClient
 from reconciler.adapters.secrets import SecretKey, SecretSource, secret_digest
 from reconciler.apply.applier import Applier, ApplyResult, StepResult
 from reconciler.apply.observe import observe
-from reconciler.errors import PlanError, ReconcilerError, StateConflict
+from reconciler.errors import PlanError, Problem, ReconcilerError, StateConflict
 from reconciler.load.stored import use_case_from_template
 from reconciler.model.platform import PlatformState
 from reconciler.model.repository import DeclaredState, UseCase
@@ -142,7 +142,8 @@ class Engine:
 
     def build_input(self, declared: DeclaredState,
                     publications: frozenset[tuple[str, str]] = frozenset(),
-                    releases: dict[tuple[str, str], UseCase] | None = None) -> PlanInput:
+                    releases: dict[tuple[str, str], UseCase] | None = None,
+                    release_problems: Sequence[Problem] = ()) -> PlanInput:
         state = snapshot(self.store)
         rel = releases or {}
         members, orgs = gather_values(declared, rel, state, self.secrets)
@@ -153,16 +154,19 @@ class Engine:
             publications=publications, releases=rel,
             secrets=gather_secrets(declared, rel, state, self.secrets, self.hash_key),
             n8n_base_url=self.base_url, defaults=declared.platform.defaults,
-            error_callback=self.error_callback, member_values=members, org_values=orgs)
+            error_callback=self.error_callback, member_values=members, org_values=orgs,
+            release_problems=tuple(release_problems))
 
     def plan(self, declared: DeclaredState, publications: frozenset[tuple[str, str]] = frozenset(),
-             releases: dict[tuple[str, str], UseCase] | None = None) -> tuple[Plan, PlanInput]:
-        inp = self.build_input(declared, publications, releases)
+             releases: dict[tuple[str, str], UseCase] | None = None,
+             release_problems: Sequence[Problem] = ()) -> tuple[Plan, PlanInput]:
+        inp = self.build_input(declared, publications, releases, release_problems)
         return make_plan(inp), inp
 
     def reconcile(self, declared: DeclaredState, *, trigger: str = "cli",
                   publications: frozenset[tuple[str, str]] = frozenset(),
                   releases: dict[tuple[str, str], UseCase] | None = None,
+                  release_problems: Sequence[Problem] = (),
                   expect: tuple[int, str] | None = None,
                   extra_summary: dict[str, Any] | None = None) -> RunOutcome:
         """Plan and apply; `expect` = (state version, plan fingerprint) of a saved plan."""
@@ -176,14 +180,15 @@ class Engine:
         result: ApplyResult | None = None
         try:
             sync_platform(self.store, declared)
-            plan, inp = self.plan(declared, publications, releases)
+            plan, inp = self.plan(declared, publications, releases, release_problems)
             if expect is not None and (plan.state_version, plan.fingerprint()) != expect:
                 raise StateConflict("the state or n8n changed since the plan was made; "
                                     "make a new plan")
             result = Applier(self.client, self.store, self.secrets, self.hash_key, inp,
                              run_id, self.stop, self.on_step).apply(plan)
             outcome = _outcome(plan, result)
-            error = "; ".join(f"{g}: {c}" for g, c in result.failed_groups.items()) or None
+            error = "; ".join([*(f"{g}: {c}" for g, c in result.failed_groups.items()),
+                               *held_lines(plan)]) or None
         except PlanError as exc:
             outcome, error = "failed", "; ".join(str(p) for p in exc.problems)
         except ReconcilerError as exc:
@@ -200,9 +205,21 @@ class Engine:
                           error, summary)
 
 
+def held_lines(plan: Plan) -> list[str]:
+    """One line per unit the gate held back, with its first reasons."""
+    out = []
+    for kind, ident, problems in plan.held:
+        why = "; ".join(str(p) for p in problems[:3])
+        more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
+        out.append(f"held {kind.replace('_', ' ')} {ident or 'platform'}: {why}{more}")
+    return out
+
+
 def _outcome(plan: Plan, result: ApplyResult) -> str:
     if result.stopped:
         return "stopped"
+    if result.ok and plan.held:
+        return "held"  # what the gate let through is applied; the rest waits for a fix
     if not plan.steps:
         return "no_changes"
     if result.ok:
@@ -220,6 +237,9 @@ def _summary(plan: Plan | None, result: ApplyResult | None, seconds: float) -> d
         summary["steps"] = kinds
         summary["drift"] = [s.target() for s in plan.steps
                             if getattr(s, "reason", "") == "drift" or s.kind == "report_drift"]
+        if plan.held:
+            summary["held"] = [{"kind": k, "id": i, "problems": [str(p) for p in ps]}
+                               for k, i, ps in plan.held]
     if result is not None:
         summary["failed"] = result.failed_groups
         summary["outcomes"] = {o: sum(1 for r in result.results if r.outcome == o)

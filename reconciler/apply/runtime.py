@@ -12,7 +12,7 @@ from reconciler.adapters.secrets import hash_key_from, secret_sources_from_env
 from reconciler.apply.engine import Engine
 from reconciler.errors import UsageError
 from reconciler.load.releases import Releases, read_releases
-from reconciler.load.repository import load
+from reconciler.load.repository import load_partial
 from reconciler.load.source import FolderSource, GitSource
 from reconciler.model.repository import DeclaredState
 from reconciler.store.db import Store, state_path
@@ -48,10 +48,12 @@ class Declared:
 
 
 def load_declared(repo: str | None, ref: str | None, path: str | None = None) -> Declared:
-    """The branch's head (dev) and, from git, the release tags (prod)."""
+    """The branch's head (dev) and, from git, the release tags (prod). What does not
+    load is carried in the state for the gate to hold back, not raised."""
     if repo is None:
         folder = path or "."
-        return Declared(load(FolderSource(folder)), Releases(), folder, None)
+        return Declared(load_partial(FolderSource(folder)), Releases(), folder, None)
     repository = git.open_repository(repo)
-    state = load(GitSource(repository, ref or "HEAD", label=f"{repo}@{ref or 'HEAD'}"))
+    state = load_partial(GitSource(repository, ref or "HEAD",
+                                   label=f"{repo}@{ref or 'HEAD'}"))
     return Declared(state, read_releases(repository), repo, ref or "HEAD")

@@ -6,9 +6,10 @@ from typing import Any
 
 import click
 
+from reconciler.apply.engine import held_lines
 from reconciler.apply.runtime import load_declared, make_engine, open_store
 from reconciler.cli.plan import _parse, load_saved, repo_options
-from reconciler.errors import PlanError, UsageError
+from reconciler.errors import UsageError
 from reconciler.report.show import render_run
 from reconciler.store.lock import StateLock
 
@@ -16,8 +17,6 @@ from reconciler.store.lock import StateLock
 def run(repo: str | None, ref: str | None, path: str | None, publish: tuple[str, ...],
         state: str | None, expect: tuple[int, str] | None, fmt: str) -> int:
     declared = load_declared(repo, ref, path)
-    if declared.releases.problems:
-        raise PlanError(declared.releases.problems)
     store = open_store(state)
     engine = make_engine(store)
     lock = StateLock(store.path)  # one writer: a running daemon, or another apply
@@ -26,11 +25,15 @@ def run(repo: str | None, ref: str | None, path: str | None, publish: tuple[str,
         outcome = engine.reconcile(
             declared.state, trigger="cli",
             publications=frozenset(declared.releases.publications | _parse(publish)),
-            releases=declared.releases.contents, expect=expect)
+            releases=declared.releases.contents, release_problems=declared.releases.problems,
+            expect=expect)
     finally:
         lock.release()
     assert outcome.run_id is not None
     click.echo(render_run(store, outcome.run_id, fmt))
+    if outcome.plan is not None:
+        for line in held_lines(outcome.plan):
+            click.echo(f"error: {line}", err=True)
     return 0 if outcome.outcome in ("applied", "no_changes") else 1
 
 

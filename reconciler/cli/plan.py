@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
+from reconciler.apply.engine import held_lines
 from reconciler.apply.runtime import load_declared, make_engine, open_store
-from reconciler.errors import PlanError, UsageError
+from reconciler.errors import Problem, UsageError
 from reconciler.model.repository import DeclaredState, UseCase
 from reconciler.plan.planner import Plan
 from reconciler.plan.show import plan_json, render_plan
@@ -20,14 +22,14 @@ def run(repo: str | None, ref: str | None, path: str | None, fmt: str, detailed:
         out: str | None, publish: tuple[str, ...], state: str | None,
         offline: bool = False) -> int:
     declared = load_declared(repo, ref, path)
-    if declared.releases.problems:
-        raise PlanError(declared.releases.problems)
     publications = frozenset(declared.releases.publications | _parse(publish))
     if offline:  # CI without access to production: the state snapshot stands for n8n
-        plan = _offline(state, declared.state, publications, declared.releases.contents)
+        plan = _offline(state, declared.state, publications, declared.releases.contents,
+                        declared.releases.problems)
     else:
         engine = make_engine(open_store(state))
-        plan, _ = engine.plan(declared.state, publications, declared.releases.contents)
+        plan, _ = engine.plan(declared.state, publications, declared.releases.contents,
+                              declared.releases.problems)
     text = render_plan(plan, fmt)
     if out:
         saved = plan_json(plan, {"source": {"repo": declared.location, "ref": declared.ref,
@@ -35,6 +37,10 @@ def run(repo: str | None, ref: str | None, path: str | None, fmt: str, detailed:
                                             "publish": sorted(publish)}})
         Path(out).write_text(saved + "\n", encoding="utf-8")
     click.echo(text)
+    for line in held_lines(plan):
+        click.echo(f"error: {line}", err=True)
+    if plan.held:
+        return 1  # the gate held something back: fix it before merging
     if detailed:
         return 2 if plan.steps else 0
     return 0
@@ -42,14 +48,15 @@ def run(repo: str | None, ref: str | None, path: str | None, fmt: str, detailed:
 
 def _offline(state: str | None, declared: DeclaredState,
              publications: frozenset[tuple[str, str]],
-             releases: dict[tuple[str, str], UseCase]) -> Plan:
+             releases: dict[tuple[str, str], UseCase],
+             release_problems: Sequence[Problem]) -> Plan:
     from reconciler.daemon.offline import offline_plan
 
     if not state_path(state).is_file():
         raise UsageError(f"--offline plans against a state snapshot, and {state_path(state)} "
                          "does not exist: pass --state FILE (a copy of the daemon's state)")
     return offline_plan(open_store(state), declared, publications, releases,
-                        os.environ.get("RECONCILER_N8N_URL"))
+                        os.environ.get("RECONCILER_N8N_URL"), release_problems)
 
 
 def _parse(values: tuple[str, ...]) -> set[tuple[str, str]]:

@@ -11,13 +11,15 @@ from pathlib import Path
 
 import click
 
-from reconciler.load.source import open_source
+from reconciler.adapters import git
+from reconciler.load.releases import read_releases
+from reconciler.load.source import GitSource, Source, open_source
 from reconciler.validate.docs import rules_listing
 from reconciler.validate.engine import Result, UnknownRule, lint_source, select_rules
 from reconciler.validate.fixer import fix_folder
 from reconciler.validate.report import json_report, junit_report, sarif_report, text_report
 from reconciler.validate.rules import Options, Rule
-from reconciler.validate.rules.registry import DEFAULT_LLM_MODELS
+from reconciler.validate.rules.registry import DEFAULT_LLM_MODELS, GitContext
 
 
 def _ids(value: str | None) -> list[str]:
@@ -53,6 +55,17 @@ def _check_usage(path: str | None, repo: str | None, ref: str | None, fix: bool,
         raise click.UsageError("--fix rewrites files: give a folder, not --repo")
     if dry_run and not fix:
         raise click.UsageError("--dry-run goes with --fix")
+
+
+def _source(repo: str | None, ref: str | None,
+            path: str | None) -> tuple[Source, GitContext | None]:
+    """The revision to check and, from git, its history and tags for the git rules."""
+    if repo is None:
+        return open_source(None, None, path), None
+    repository = git.open_repository(repo)
+    source = GitSource(repository, ref or "HEAD", label=f"{repo}@{ref or 'HEAD'}")
+    assert source.revision is not None
+    return source, GitContext(repository, source.revision, read_releases(repository))
 
 
 def _fix(root: str, rules: list[Rule], options: Options, dry_run: bool) -> Result:
@@ -98,7 +111,8 @@ def validate(path: str | None, repo: str | None, ref: str | None, fmt: str, stri
         if dry_run:
             return 1 if result.blocking(strict) else 0
     else:
-        result = lint_source(open_source(repo, ref, path), rules, options)
+        source, git_ctx = _source(repo, ref, path)
+        result = lint_source(source, rules, options, git=git_ctx)
     click.echo(render(result, rules, fmt, strict))
     return 1 if result.blocking(strict) else 0
 

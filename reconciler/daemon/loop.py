@@ -30,12 +30,15 @@ from reconciler.daemon.records import (
 )
 from reconciler.errors import GitError, InvalidInput, Problem
 from reconciler.load.releases import TAG_RE, Releases, read_releases
-from reconciler.load.repository import load
+from reconciler.load.repository import load_partial
 from reconciler.load.source import GitSource
 from reconciler.model.repository import DeclaredState
 
 JOB_ID = "reconcile"
 GOOD = ("applied", "no_changes")
+# Some units were held back by the gate, everything else applied: the daemon goes on
+# (resyncs, drift) and reports the held units until a commit fixes them.
+HELD = "held"
 
 
 @dataclass
@@ -185,7 +188,8 @@ class Daemon:
         started = time.perf_counter()
         out = self.engine.reconcile(declared, trigger=trigger,
                                     publications=frozenset(releases.publications),
-                                    releases=releases.contents, extra_summary=extra)
+                                    releases=releases.contents,
+                                    release_problems=releases.problems, extra_summary=extra)
         seconds = time.perf_counter() - started
         self.metrics.record(out, seconds)
         save_tags(self.store, seen.tags)
@@ -195,8 +199,11 @@ class Daemon:
             "run": out.run_id, "outcome": out.outcome, "reason": why,
             "commit": seen.branch[:12], "reads": out.reads, "writes": out.writes,
             "seconds": round(seconds, 3)}})
-        if out.outcome in GOOD:
+        if out.outcome in GOOD or out.outcome == HELD:
             self._succeeded(out.run_id, out.outcome)
+            if out.outcome == HELD:
+                log().error("held back by the gate", extra={"fields": {
+                    "run": out.run_id, "error": out.error or ""}})
         elif out.outcome != "stopped":
             log().error("reconcile failed", extra={"fields": {"run": out.run_id,
                                                               "error": out.error or ""}})
@@ -208,15 +215,13 @@ class Daemon:
         """The branch head and the release tags, or a failed run naming every problem."""
         repo = self.watcher.repository()
         label = f"{self.watcher.label}@{self.config.branch}"
-        try:
-            declared = load(GitSource(repo, seen.branch, label=label))
+        try:  # a partial load: the gate holds back what did not load, the rest goes on
+            declared = load_partial(GitSource(repo, seen.branch, label=label))
             releases = read_releases(repo)
         except InvalidInput as exc:
             return self._bad_input(seen, trigger, exc.problems, extra)
         except GitError as exc:
             return self._bad_input(seen, trigger, [Problem(label, str(exc), rule="git")], extra)
-        if releases.problems:
-            return self._bad_input(seen, trigger, releases.problems, extra)
         return declared, releases
 
     def _bad_input(self, seen: Seen, trigger: str, problems: Sequence[Problem],

@@ -9,9 +9,10 @@ changed or appeared since the snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from reconciler.daemon.records import N8N_URL_KEY, get_meta
+from reconciler.errors import Problem
 from reconciler.model.platform import PlatformState
 from reconciler.model.repository import DeclaredState, UseCase
 from reconciler.plan.inputs import LiveWorkflow, Observed, PlanInput
@@ -40,7 +41,8 @@ def recorded_secrets(state: PlatformState) -> dict[str, str]:
 def offline_plan(store: Store, declared: DeclaredState,
                  publications: frozenset[tuple[str, str]],
                  releases: Mapping[tuple[str, str], UseCase],
-                 base_url: str | None = None) -> Plan:
+                 base_url: str | None = None,
+                 release_problems: Sequence[Problem] = ()) -> Plan:
     state = snapshot(store)
     # The URL the daemon deployed with wins: rendered workflows embed it.
     url = get_meta(store, N8N_URL_KEY) or base_url or ""
@@ -48,4 +50,4 @@ def offline_plan(store: Store, declared: DeclaredState,
         declared=declared, state=state, observed=recorded_observation(state),
         publications=publications, releases=dict(releases),
         secrets=recorded_secrets(state), n8n_base_url=url,
-        defaults=declared.platform.defaults))
+        defaults=declared.platform.defaults, release_problems=tuple(release_problems)))

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import pygit2
 
 from reconciler.adapters import git
-from reconciler.errors import InvalidInput, Problem
-from reconciler.load.repository import load
+from reconciler.errors import Problem
+from reconciler.load.repository import load_all
 from reconciler.load.source import GitSource
 from reconciler.model.repository import UseCase
 
@@ -27,11 +27,11 @@ class Releases:
 
 # Commits never change, so what loads at one is kept: a daemon re-reading its tags on
 # every resync loads each tagged commit once. Bounded, oldest dropped first.
-_CACHE: OrderedDict[tuple[str, str], dict[str, UseCase]] = OrderedDict()
+_CACHE: OrderedDict[tuple[str, str], _AtCommit] = OrderedDict()
 _CACHE_SIZE = 256
 
 
-def _cached(repo: pygit2.Repository, commit: str) -> dict[str, UseCase] | None:
+def _cached(repo: pygit2.Repository, commit: str) -> _AtCommit | None:
     key = (str(repo.path), commit)
     if key in _CACHE:
         _CACHE.move_to_end(key)
@@ -39,43 +39,65 @@ def _cached(repo: pygit2.Repository, commit: str) -> dict[str, UseCase] | None:
     return None
 
 
-def _remember(repo: pygit2.Repository, commit: str, use_cases: dict[str, UseCase]) -> None:
-    _CACHE[(str(repo.path), commit)] = use_cases
+def _remember(repo: pygit2.Repository, commit: str, at: _AtCommit) -> None:
+    _CACHE[(str(repo.path), commit)] = at
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
 
 
 def read_releases(repo: pygit2.Repository) -> Releases:
-    """Every well-formed release tag, checked against version.json at its commit."""
+    """Every well-formed release tag, checked against version.json at its commit.
+
+    A tag stands for its own use case only: another use case that does not load at the
+    tagged commit does not keep it from being published.
+    """
     out = Releases()
-    states: dict[str, dict[str, UseCase]] = {}  # commit -> use cases (load once per commit)
     for tag, commit in sorted(git.tags(repo).items()):
         match = TAG_RE.match(tag)
         if match is None:
             continue
         out.tags[tag] = commit
         slug, version = match["slug"], match["version"]
-        if commit not in states and (hit := _cached(repo, commit)) is not None:
-            states[commit] = hit
-        if commit not in states:
-            try:
-                states[commit] = load(GitSource(repo, commit)).use_cases
-                _remember(repo, commit, states[commit])
-            except InvalidInput as exc:
-                states[commit] = {}
-                out.problems.append(Problem(f"tag {tag}", f"the tagged commit does not load: "
-                                            f"{exc}", rule="TAG"))
-                continue
-        uc = states[commit].get(slug)
-        if uc is None:
-            out.problems.append(Problem(f"tag {tag}", f"no use case {slug!r} at {commit[:12]}",
-                                        rule="TAG"))
+        loaded = _load_at(repo, commit)
+        file = f"use-cases/{slug}/version.json"
+        uc = loaded.use_cases.get(slug)
+        if slug in loaded.broken or loaded.platform_problems:
+            why = "; ".join(str(p) for p in loaded.problems_of(slug)[:3])
+            out.problems.append(Problem(file, f"tag {tag}: {slug} does not load at "
+                                        f"{commit[:12]}: {why}", field="version",
+                                        rule="TAG-LOAD"))
+        elif uc is None:
+            out.problems.append(Problem(file, f"tag {tag}: no use case {slug!r} at "
+                                        f"{commit[:12]}", field="version", rule="TAG-VERSION"))
         elif uc.version != version:
-            out.problems.append(Problem(f"tag {tag}", f"version.json at {commit[:12]} says "
+            out.problems.append(Problem(file, f"tag {tag}: version.json at {commit[:12]} says "
                                         f"{uc.version}, not {version}; nothing is published",
-                                        rule="TAG"))
+                                        field="version", rule="TAG-VERSION"))
         else:
             out.publications.add((slug, version))
             out.contents[(slug, version)] = uc
     return out
 
+
+@dataclass(frozen=True)
+class _AtCommit:
+    use_cases: dict[str, UseCase]
+    broken: frozenset[str]
+    problems: tuple[Problem, ...]
+    platform_problems: bool
+
+    def problems_of(self, slug: str) -> list[Problem]:
+        mine = [p for p in self.problems if p.file.startswith(f"use-cases/{slug}/")]
+        return mine or list(self.problems)
+
+
+def _load_at(repo: pygit2.Repository, commit: str) -> _AtCommit:
+    hit = _cached(repo, commit)
+    if hit is not None:
+        return hit
+    loaded = load_all(GitSource(repo, commit))
+    state = loaded.state
+    at = _AtCommit(dict(state.use_cases) if state else {}, loaded.broken, loaded.problems,
+                   state is None)
+    _remember(repo, commit, at)
+    return at

@@ -232,8 +232,26 @@ def load_all(source: Source) -> Loaded:
             platform_lines=platform_lines,
             use_cases=use_cases,
             instances=instances,
+            load_problems=problems,
+            broken_use_cases=frozenset(broken),
+            broken_instances=frozenset(_instance_of(p.file) for p in problems
+                                       if p.file.startswith(f"{INSTANCES}/")),
         )
     return Loaded(state=state, problems=problems, broken=frozenset(broken))
+
+
+def load_partial(source: Source) -> DeclaredState:
+    """What loaded, with what did not (the gate holds that back); raises InvalidInput
+    only when platform.yaml itself does not load, since everything depends on it."""
+    loaded = load_all(source)
+    if loaded.state is None:
+        raise InvalidInput(loaded.problems)
+    return loaded.state
+
+
+def _instance_of(file: str) -> str:
+    name = file[len(INSTANCES) + 1 :].split("/", 1)[0]
+    return name.rsplit(".", 1)[0] if name.endswith((".yaml", ".yml")) else name
 
 
 def checkable(loaded: Loaded) -> DeclaredState | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.errors import Problem
 from reconciler.model.declared import (
     InstanceSpec,
     PlatformFile,
@@ -13,6 +14,12 @@ from reconciler.model.declared import (
     WorkflowSpec,
 )
 from reconciler.model.lines import LineMap
+
+
+def owner_instance_id(use_case: str, env: str) -> str:
+    """The owner's automatic environment of a use case. A dot never appears in declared
+    instance ids, so these cannot collide with them."""
+    return f"{use_case}.owner-{env}"
 
 
 @dataclass(frozen=True)
@@ -69,3 +76,9 @@ class DeclaredState:
     platform_lines: LineMap
     use_cases: dict[str, UseCase]
     instances: dict[str, InstanceDecl]
+    # What did not load (a partial load): the problems, the use cases that exist but
+    # did not load, and the instance files that did not. The gate holds these back
+    # instead of treating them as removed.
+    load_problems: tuple[Problem, ...] = ()
+    broken_use_cases: frozenset[str] = frozenset()
+    broken_instances: frozenset[str] = frozenset()

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.errors import Problem
 from reconciler.model.declared import Defaults
 from reconciler.model.platform import PlatformState
 from reconciler.model.repository import DeclaredState, UseCase
+from reconciler.validate.gate import Gate
 
 MANAGED_TAG = "managed-by-reconciler"
 
@@ -54,3 +56,10 @@ class PlanInput:
     member_values: dict[str, dict[str, str]] = field(default_factory=dict)
     org_values: dict[str, dict[str, str]] = field(default_factory=dict)
     defaults: Defaults = field(default_factory=Defaults)
+    # problems of release tags (read before planning): they hold their use case back
+    release_problems: tuple[Problem, ...] = ()
+    # set by the planner: the units held back and why
+    gate: Gate | None = None
+
+    def held(self, use_case: str | None = None, instance: str | None = None) -> bool:
+        return self.gate is not None and self.gate.holds(use_case, instance)

@@ -7,16 +7,11 @@ from typing import Any
 
 from reconciler.errors import Problem
 from reconciler.model.declared import Environment, ProcessType
-from reconciler.model.repository import UseCase
+from reconciler.model.repository import UseCase, owner_instance_id
 from reconciler.plan.inputs import PlanInput
 from reconciler.plan.steps import SaveProcess, Step
 from reconciler.plan.versions import Catalog, semver_key
 from reconciler.validate.references import resolve_instance_org
-
-
-def owner_instance_id(use_case: str, env: str) -> str:
-    # A dot never appears in declared ids, so these cannot collide with them.
-    return f"{use_case}.owner-{env}"
 
 
 @dataclass(frozen=True)
@@ -47,12 +42,14 @@ class InstancePlan:
 def desired_instances(inp: PlanInput, cat: Catalog) -> InstancePlan:
     out = InstancePlan(desired=[], steps=[], problems=[])
     for uc in inp.declared.use_cases.values():
-        _owner_envs(inp, cat, uc, out)
+        envs = (owner_instance_id(uc.slug, "dev"), owner_instance_id(uc.slug, "prod"))
+        if not any(inp.held(uc.slug, env) for env in envs):  # the switch is one unit
+            _owner_envs(inp, cat, uc, out)
     for decl in inp.declared.instances.values():
         spec = decl.spec
         found = inp.declared.use_cases.get(spec.use_case)
-        if found is None:
-            continue  # reported by validation
+        if found is None or inp.held(spec.use_case, decl.id):
+            continue  # held back by the gate
         uc = found
         org = resolve_instance_org(inp.declared, decl) or ""
         version, pinned, notices = _declared_version(cat, uc, spec.environment, spec.version)
@@ -74,36 +71,13 @@ def desired_instances(inp: PlanInput, cat: Catalog) -> InstancePlan:
             pinned=pinned, active=spec.active and not spec.archived, archived=spec.archived,
             parameters=params, sharing=spec.sharing.model_dump(mode="json"),
             template=cat.template(uc.slug, version) if version else None, notices=notices))
-    _unique(inp, out)
     _removed(inp, out)
     for slug, process in sorted(inp.state.processes.items()):
-        if slug not in inp.declared.use_cases and not process.removed:
+        if slug not in inp.declared.use_cases and not process.removed and not inp.held(slug):
             out.steps.append(SaveProcess(use_case=slug, removed=True,
                                          record={"use_case": slug, "removed": 1,
                                                  "active_env": process.active_env}))
     return out
-
-
-def _unique(inp: PlanInput, out: InstancePlan) -> None:
-    """A personal process: one instance per user and environment; organizational: per org.
-
-    The owner's automatic environments count, so nobody declares a second copy of them.
-    """
-    seen: dict[tuple[str, str, str], str] = {}
-    for d in out.desired:
-        uc = inp.declared.use_cases[d.use_case]
-        personal = uc.config.process.type is ProcessType.personal
-        owner = (d.owner_user or "") if personal else d.owner_org
-        key = (d.use_case, owner, d.environment)
-        if key in seen:
-            decl = inp.declared.instances.get(d.id)
-            out.problems.append(Problem(
-                decl.path if decl else f"instances/{d.id}.yaml",
-                f"{d.use_case} is {'personal' if personal else 'organizational'}: "
-                f"{owner} already has the {d.environment} instance {seen[key]}",
-                field="owner", rule="ACCESS"))
-        else:
-            seen[key] = d.id
 
 
 def _with_defaults(uc: UseCase, given: dict[str, Any]) -> dict[str, Any]:
@@ -166,7 +140,7 @@ def _removed(inp: PlanInput, out: InstancePlan) -> None:
     """Instances in the state that nothing declares any more: archived, records kept."""
     wanted = {d.id for d in out.desired}
     for rec in inp.state.instances.values():
-        if rec.id in wanted or rec.state == "archived":
+        if rec.id in wanted or rec.state == "archived" or inp.held(rec.use_case, rec.id):
             continue
         out.desired.append(Desired(
             id=rec.id, use_case=rec.use_case, owner_user=rec.owner_user,

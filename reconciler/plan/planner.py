@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler.errors import PlanError, Problem
+from reconciler.load.stored import use_case_from_template
 from reconciler.model.platform import InstanceRec, template_id
 from reconciler.plan.credentials import (
     CredentialUse,
@@ -36,6 +37,7 @@ from reconciler.plan.steps import (
 )
 from reconciler.plan.values import BUILT_IN, value_names
 from reconciler.plan.versions import build_catalog
+from reconciler.plan.webhooks import webhook_problems
 from reconciler.plan.workflows import (
     InstanceContext,
     base_context,
@@ -44,7 +46,9 @@ from reconciler.plan.workflows import (
     plan_workflows,
 )
 from reconciler.render.context import CredentialRef, RenderContext
-from reconciler.validate.references import check_references
+from reconciler.validate.gate import INSTANCE, Unit, gate_for
+
+Held = tuple[str, str, tuple[Problem, ...]]  # (kind, id, why): a unit the gate held back
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class Plan:
     state_version: int  # compare-and-set: apply refuses if the state moved since
     revision: str | None
     notes: tuple[str, ...] = field(default=())
+    held: tuple[Held, ...] = field(default=())  # not planned: they keep what they have
 
     @property
     def changes(self) -> int:
@@ -67,16 +72,40 @@ class Plan:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
+# Problems found while planning hold their unit back, and the plan is made again
+# without it; each round holds at least one more unit, so a few rounds suffice.
+_ROUNDS = 8
+
+
 def make_plan(inp: PlanInput) -> Plan:
-    invalid = [p for p in check_references(inp.declared) if p.severity == "must"]
-    if invalid:  # access, owners, parameters: nothing is applied on a broken repository
-        raise PlanError(invalid)
+    """Plan everything the gate lets through; the held units keep what they have.
+
+    The gate is every `must` rule of `validate` (and the tags' problems); what the
+    planner itself finds (immutability against the state, pins, rendering, webhook
+    paths against what is live) holds its unit the same way. A platform problem
+    holds everything: PlanError.
+    """
+    gate = gate_for(inp.declared, inp.release_problems)
+    for _ in range(_ROUNDS):
+        if gate.platform:
+            raise PlanError(gate.platform)
+        steps, found = _plan_steps(replace(inp, gate=gate))
+        if not found:
+            return Plan(steps=tuple(steps), state_version=inp.state.version,
+                        revision=inp.declared.revision, held=tuple(gate.held()))
+        gate = gate.add(found)
+    raise PlanError(gate.problems)
+
+
+def _plan_steps(inp: PlanInput) -> tuple[list[Step], list[tuple[Problem, Unit | None]]]:
     catalog = build_catalog(inp)
     wanted = desired_instances(inp, catalog)
     _add_error_instances(inp, wanted.desired)
-    problems: list[Problem] = catalog.problems + wanted.problems
+    found: list[tuple[Problem, Unit | None]] = [
+        (p, None) for p in catalog.problems + wanted.problems]
+    found += webhook_problems(inp, wanted.desired)
     steps: list[Step] = [*catalog.steps, *wanted.steps]
-    found = _live_by_key(inp.observed.workflows)
+    live = _live_by_key(inp.observed.workflows)
     uses_by_instance: dict[str, list[CredentialUse]] = {}
     missing_by_instance: dict[str, list[str]] = {}
     for d in wanted.desired:
@@ -89,21 +118,36 @@ def make_plan(inp: PlanInput) -> Plan:
     needed = {u.key: u for uses in uses_by_instance.values() for u in uses}
     recorded = {k: (c.n8n_id, c.digest) for k, c in inp.state.credentials.items()}
     cred_steps = credential_steps(needed, recorded, inp.secrets,
-                                  inp.observed.credential_ids, keep=set())
+                                  inp.observed.credential_ids, keep=held_credentials(inp))
     steps.extend(s for s in cred_steps if isinstance(s, CreateCredential | RotateCredential))
     cred_ids = {k: v[0] for k, v in recorded.items()}
     for s in cred_steps:
         if isinstance(s, CreateCredential):
             cred_ids[s.key] = pending("cred", s.key)
     for d in wanted.desired:
+        problems: list[Problem] = []
         steps.extend(_instance_steps(inp, d, uses_by_instance.get(d.id, []),
-                                     missing_by_instance.get(d.id, []), cred_ids, found,
+                                     missing_by_instance.get(d.id, []), cred_ids, live,
                                      problems))
+        found += [(p, (INSTANCE, d.id)) for p in problems]
     steps.extend(s for s in cred_steps if isinstance(s, DeleteCredential))
-    if problems:
-        raise PlanError(problems)
-    return Plan(steps=tuple(steps), state_version=inp.state.version,
-                revision=inp.declared.revision)
+    return steps, found
+
+
+def held_credentials(inp: PlanInput) -> set[str]:
+    """Credential keys the deployed versions of held instances use: kept, not deleted."""
+    keep: set[str] = set()
+    for rec in inp.state.instances.values():
+        if not inp.held(rec.use_case, rec.id) or rec.version is None:
+            continue
+        stored = inp.state.templates.get(template_id(rec.use_case, rec.version))
+        if stored is None:
+            continue
+        uses, _ = resolve_uses(template_needs(use_case_from_template(stored).workflows),
+                               instance_id=rec.id, user=rec.owner_user, org=rec.owner_org,
+                               secrets=inp.secrets)
+        keep |= {u.key for u in uses}
+    return keep
 
 
 def _add_error_instances(inp: PlanInput, desired: list[Desired]) -> None:
@@ -114,8 +158,8 @@ def _add_error_instances(inp: PlanInput, desired: list[Desired]) -> None:
                    if not d.archived and d.template is not None and d.owner_org})
     members = {o.id: (o.members[0].user if o.members else "platform")
                for o in inp.declared.platform.organizations}
-    extra = error_instances({org: members.get(org, "platform") for org in orgs},
-                            inp.error_callback)
+    extra = [d for d in error_instances({org: members.get(org, "platform") for org in orgs},
+                                        inp.error_callback) if not inp.held(instance=d.id)]
     ids = {d.id for d in extra}
     desired[:] = extra + [d for d in desired if d.id not in ids]
 

@@ -16,24 +16,48 @@ def plan_json(plan: Plan, extra: dict[str, Any] | None = None) -> str:
         "revision": plan.revision, "state_version": plan.state_version,
         "fingerprint": plan.fingerprint(), "changes": plan.changes,
         "n8n_writes": plan.n8n_writes, "steps": [s.as_dict() for s in plan.steps],
+        "held": [{"kind": k, "id": i, "problems": [str(p) for p in ps]}
+                 for k, i, ps in plan.held],
         **(extra or {}),
     }, indent=2, sort_keys=True, default=str)
 
 
+def _held(plan: Plan) -> list[str]:
+    lines = []
+    for kind, ident, problems in plan.held:
+        lines.append(f"{kind.replace('_', ' ')} {ident or '(everything)'}")
+        lines += [f"    {p}" for p in problems]
+    return lines
+
+
 def plan_text(plan: Plan) -> str:
+    held = _held(plan)
+    tail = ["", f"Held back ({len(plan.held)}): nothing of these is planned, what is live "
+            "stays live", *(f"  ! {line}" for line in held)] if held else []
     if not plan.steps:
-        return "No changes: n8n and the state match the repository."
+        return "\n".join(["No changes: n8n and the state match the repository.", *tail])
     lines = [f"Plan: {plan.changes} step(s), {plan.n8n_writes} n8n write step(s)"]
     for step in plan.steps:
         lines.append(f"  + {step.summary()}")
         for diff in getattr(step, "diff", []) or []:
             lines.append(f"      ~ {diff}")
-    return "\n".join(lines)
+    return "\n".join(lines + tail)
+
+
+def _held_markdown(plan: Plan) -> str:
+    if not plan.held:
+        return ""
+    out = ["", f"#### :no_entry: Held back ({len(plan.held)})", "",
+           "The gate refused these; what is live for them stays live.", ""]
+    for kind, ident, problems in plan.held:
+        out.append(f"- **{kind.replace('_', ' ')} `{ident or 'platform'}`**")
+        out += [f"  - `{p.location()}`: {p.message}" for p in problems[:20]]
+    return "\n".join(out) + "\n"
 
 
 def plan_markdown(plan: Plan, title: str = "n8n-reconciler plan") -> str:
     if not plan.steps:
-        return f"### {title}\n\nNo changes.\n"
+        return f"### {title}\n\nNo changes.\n" + _held_markdown(plan)
     by_group: dict[str, list[str]] = {}
     for step in plan.steps:
         by_group.setdefault(step.group or "platform", []).append(step.summary())
@@ -48,7 +72,7 @@ def plan_markdown(plan: Plan, title: str = "n8n-reconciler plan") -> str:
         body.append(f"<details><summary><b>{group}</b>: {len(lines)} step(s)</summary>\n")
         body += [f"- {line}" for line in lines]
         body.append("\n</details>")
-    text = "\n".join(head + body) + "\n"
+    text = "\n".join(head + body) + "\n" + _held_markdown(plan)
     if len(text) > MARKDOWN_LIMIT:
         cut = text[: MARKDOWN_LIMIT - 200].rsplit("\n", 1)[0]
         text = cut + "\n\n</details>\n\n_Plan truncated: run `reconciler plan` for all of it._\n"

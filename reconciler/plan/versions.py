@@ -34,39 +34,46 @@ class Catalog:
 
 
 def build_catalog(inp: PlanInput) -> Catalog:
+    """Stored templates, then tagged content, then the branch: a publication uses the
+    tagged commit's content, and the branch may not hold other content under it."""
     cat = Catalog(templates={}, published={}, steps=[], problems=[])
     for rec in inp.state.templates.values():
         cat.templates[(rec.use_case, rec.version)] = use_case_from_template(rec)
-    for uc in inp.declared.use_cases.values():
-        _add_template(inp, cat, uc)
     for (slug, version), uc in sorted(inp.releases.items()):
-        if (slug, version) not in cat.templates:
-            _add_template(inp, cat, uc)
+        if not inp.held(slug):
+            _add_template(inp, cat, uc, f"tag {slug}@{version}")
+    for uc in inp.declared.use_cases.values():
+        if not inp.held(uc.slug):
+            _add_template(inp, cat, uc, None)
     _publications(inp, cat)
     return cat
 
 
-def _add_template(inp: PlanInput, cat: Catalog, uc: UseCase) -> None:
+def _changed(a: dict[str, str], b: dict[str, str]) -> str:
+    return ", ".join(sorted(p for p in set(a) | set(b) if a.get(p) != b.get(p)))
+
+
+def _add_template(inp: PlanInput, cat: Catalog, uc: UseCase, tag: str | None) -> None:
     key = (uc.slug, uc.version)
     stored = inp.state.templates.get(template_id(*key))
+    file = f"use-cases/{uc.slug}/version.json"
+    hint = f"bump the version: reconciler version bump {uc.slug} patch"
     if stored is not None:
         if stored.fingerprint != uc.fingerprint:
-            changed = sorted(
-                path for path in set(stored.file_digests) | set(uc.file_digests)
-                if stored.file_digests.get(path) != uc.file_digests.get(path)
-            )
+            what = f"{tag} holds" if tag else "the branch holds"
             cat.problems.append(Problem(
-                file=f"{uc.path}/version.json",
+                file=file, field="version", hint=hint, rule="TEMPLATE-IMMUTABLE",
                 message=f"{uc.slug}@{uc.version} is already a template and templates are "
-                        f"immutable, but these files changed: {', '.join(changed)}",
-                hint=f"bump the version: reconciler version bump {uc.slug} patch",
-                rule="TEMPLATE-IMMUTABLE"))
+                        f"immutable, but {what} other content; these files changed: "
+                        f"{_changed(stored.file_digests, uc.file_digests)}"))
         return
-    if key in cat.templates and cat.templates[key].fingerprint != uc.fingerprint:
-        cat.problems.append(Problem(file=f"{uc.path}/version.json",
-                                    message=f"{uc.slug}@{uc.version}: the tagged commit and "
-                                            "the branch hold different content",
-                                    rule="TEMPLATE-IMMUTABLE"))
+    if key in cat.templates:  # a tag added it first; the branch must agree
+        if cat.templates[key].fingerprint != uc.fingerprint:
+            cat.problems.append(Problem(
+                file=file, field="version", hint=hint, rule="TAG-CONTENT",
+                message=f"tag {uc.slug}@{uc.version} published other content under "
+                        f"{uc.version}; these files differ: "
+                        f"{_changed(cat.templates[key].file_digests, uc.file_digests)}"))
         return
     cat.templates[key] = uc
     cat.steps.append(CreateTemplate(use_case=uc.slug, version=uc.version,
@@ -80,17 +87,21 @@ def _publications(inp: PlanInput, cat: Catalog) -> None:
         if rec.status in ("published", "deprecated"):
             wanted.setdefault(rec.use_case, set()).add(rec.version)
     for slug, version in inp.publications:
+        if inp.held(slug):
+            continue
         if (slug, version) not in cat.templates:
-            cat.problems.append(Problem(file=f"use-cases/{slug}",
+            cat.problems.append(Problem(file=f"use-cases/{slug}/version.json",
                                         message=f"cannot publish {slug}@{version}: no such "
                                                 "version in the branch, a tag or the state",
-                                        rule="PUBLISH"))
+                                        field="version", rule="PUBLISH"))
             continue
         wanted.setdefault(slug, set()).add(version)
     for slug, versions in wanted.items():
         ordered = sorted(versions, key=semver_key)
         cat.published[slug] = ordered
         newest = ordered[-1]
+        if inp.held(slug):
+            continue
         current = inp.state.templates.get(template_id(slug, newest))
         if current is None or current.status != "published":
             previous = next((t.version for t in inp.state.templates.values()

@@ -11,7 +11,7 @@ from reconciler.load.source import Source
 from reconciler.model.lines import LineMap, dotted
 from reconciler.validate.rules import LOAD, REGISTRY, FixContext, Lint, Options, Rule
 from reconciler.validate.rules.locate import json_lines, pointer
-from reconciler.validate.rules.registry import Finding, ordered
+from reconciler.validate.rules.registry import Finding, GitContext, ordered
 
 
 class UnknownRule(ValueError):
@@ -38,12 +38,12 @@ class Result:
 
 
 def lint_source(source: Source, rules: Sequence[Rule], options: Options | None = None,
-                load_problems: bool = True) -> Result:
+                load_problems: bool = True, git: GitContext | None = None) -> Result:
     """Load `source` and run `rules` on what loaded; loader problems come first."""
     loaded = load_all(source)
     problems = [replace(p, rule=LOAD) for p in loaded.problems] if load_problems else []
     state = checkable(loaded)
-    lint = Lint(state, options or Options()) if state is not None else None
+    lint = Lint(state, options or Options(), git) if state is not None else None
     if lint is not None:
         problems.extend(run_rules(lint, rules))
     return Result(sorted(problems, key=_order), lint)

@@ -165,7 +165,14 @@ CASES: dict[str, Mutation] = {
     "REF-SHARING": text("instances/inbox-triage-carol.yaml", "teams: [sales]", "teams: [ops]"),
     "ACCESS": text(f"{TRIAGE}/use-case.yaml", "visibility: {level: public}",
                    "visibility: {level: private}"),
+    "INSTANCE-UNIQUE": text("instances/inbox-triage-carol-dev.yaml", "environment: dev",
+                            "environment: prod"),
+    # a literal path equal to what another tenant's instance renders
+    "WEBHOOK-PATH-UNIQUE": workflow(TRIAGE_WF, lambda c: c["nodes"][0]["parameters"].update(
+        path="lead-enrichment/lead-enrichment-globex/enrich")),
 }
+# Rules that read git history and tags: tests/validate/test_git_rules.py.
+GIT_RULES = ["TAG-CONTENT", "TAG-LOAD", "TAG-VERSION", "TEMPLATE-HISTORY"]
 
 FIXABLE = sorted(r.id for r in REGISTRY.values() if r.fix is not None)
 
@@ -182,7 +189,7 @@ def test_there_are_at_least_30_rules_in_four_layers() -> None:
 
 
 def test_every_rule_has_a_failing_case() -> None:
-    assert sorted(CASES) == sorted(REGISTRY)
+    assert sorted([*CASES, *GIT_RULES]) == sorted(REGISTRY)
 
 
 def test_every_rule_passes_on_example_repo() -> None:

@@ -10,10 +10,15 @@ from reconciler.model.placeholders import find_placeholders
 from reconciler.validate.rules import n8n
 from reconciler.validate.rules.jsontext import json_fix, node_dicts, text_of
 from reconciler.validate.rules.registry import Finding, FixContext, Layer, Lint, rule
+from reconciler.validate.webhooks import (
+    INSTANCE_UID,
+    PATH_NODES,
+    PROCESS_ID,
+    namespace_problem,
+    path_nodes,
+)
 
 P = Layer.platform
-PROCESS_ID = "{{PROCDATA_PROCESS_ID_ATADCORP}}"
-INSTANCE_UID = "{{USERDATA_PROCESS_INSTANCE_UID_ATADRESU}}"
 ERROR_WORKFLOW = "{{ORGSECRET_ERROR_WORKFLOW_ID_TERCESORG}}"
 
 
@@ -76,18 +81,11 @@ def schedule_manual(lint: Lint) -> Iterator[Finding]:
                               "add a Webhook trigger connected to the schedule's first node")
 
 
-def _webhooks(lint: Lint) -> Iterator[tuple[Any, n8n.Node]]:
-    for uc, wf in lint.workflows():
-        for node in n8n.nodes(wf):
-            if node.type == n8n.WEBHOOK:
-                yield (uc, wf), node
-
-
 @json_fix
 def _prefix_paths(content: dict[str, Any], ctx: FixContext) -> None:
     """Prefix plain webhook paths with the process id and instance uid placeholders."""
     for node in node_dicts(content):
-        if text_of(node, "type") != n8n.WEBHOOK:
+        if text_of(node, "type") not in PATH_NODES:
             continue
         params = node.get("parameters")
         if not isinstance(params, dict):
@@ -98,27 +96,34 @@ def _prefix_paths(content: dict[str, Any], ctx: FixContext) -> None:
 
 
 @rule("PLATFORM-WEBHOOK-PATH", P, "must",
-      "Webhook paths are unique per installation", fix=_prefix_paths)
+      "Webhook paths stay in their installation's own space", fix=_prefix_paths)
 def webhook_path(lint: Lint) -> Iterator[Finding]:
     """Every installation of a use case runs its own copy of the workflow on one n8n,
-    and n8n refuses two published webhooks on the same method and path. A webhook
-    path therefore holds `{{PROCDATA_PROCESS_ID_ATADCORP}}` and
-    `{{USERDATA_PROCESS_INSTANCE_UID_ATADRESU}}`, then a slug
-    (`<process>/<instance>/<slug>`), and no two webhooks of a use case share method
-    and path. The fix prefixes a plain slug with both placeholders."""
+    which routes production calls by method and path alone. A webhook (or form or MCP
+    trigger) path is therefore exactly `{{PROCDATA_PROCESS_ID_ATADCORP}}/`
+    `{{USERDATA_PROCESS_INSTANCE_UID_ATADRESU}}/<slug>`, in that order, where the slug
+    is static (letters, digits, `.`, `_`, `~`, `-`, and `:param` segments): reordered
+    placeholders, parameters, expressions or an empty path could render into another
+    tenant's space. No two webhooks of a use case share method and path. The fix
+    prefixes a plain slug with both placeholders."""
     seen: dict[tuple[str, str, str], str] = {}
-    for (uc, wf), node in _webhooks(lint):
-        path = node.params.get("path")
-        where = (*node.path, "parameters", "path")
-        if not isinstance(path, str) or PROCESS_ID not in path or INSTANCE_UID not in path:
-            yield Finding(wf.path, f"webhook {node.name!r} path {path!r} is not unique per "
-                          "installation", where, f"use '{PROCESS_ID}/{INSTANCE_UID}/<slug>'")
-            continue
-        key = (uc.slug, str(node.params.get("httpMethod", "GET")), path)
-        if key in seen:
-            yield Finding(wf.path, f"webhook {node.name!r} has the same method and path as "
-                          f"a webhook in {seen[key]}", where)
-        seen.setdefault(key, wf.path)
+    for uc, wf in lint.workflows():
+        for index, node in path_nodes(wf.content):
+            params = node.get("parameters")
+            params = params if isinstance(params, dict) else {}
+            path = params.get("path")
+            where = ("nodes", index, "parameters", "path")
+            name = node.get("name")
+            why = namespace_problem(path)
+            if why is not None:
+                yield Finding(wf.path, f"webhook {name!r}: {why}", where,
+                              f"use '{PROCESS_ID}/{INSTANCE_UID}/<slug>'")
+                continue
+            key = (uc.slug, str(params.get("httpMethod", "GET")).upper(), str(path).strip())
+            if key in seen:
+                yield Finding(wf.path, f"webhook {name!r} has the same method and path as "
+                              f"a webhook in {seen[key]}", where)
+            seen.setdefault(key, wf.path)
 
 
 @json_fix

@@ -12,8 +12,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
+from typing import Any
 
 from reconciler.errors import Problem
+from reconciler.load.releases import Releases
 from reconciler.model.repository import DeclaredState, UseCase, WorkflowFile
 from reconciler.validate.references import check_references
 
@@ -54,12 +56,22 @@ class Finding:
     field: str | None = None  # a ready JSON pointer, when `path` is not given
 
 
+@dataclass(frozen=True)
+class GitContext:
+    """For the rules that read history: the repository, the commit checked, its tags."""
+
+    repo: Any  # pygit2.Repository
+    commit: str
+    releases: Releases
+
+
 @dataclass
 class Lint:
     """What checks read: the loaded state, options, and cached derived data."""
 
     state: DeclaredState
     options: Options = field(default_factory=Options)
+    git: GitContext | None = None  # with `validate --repo`: history and tags
 
     def workflows(self) -> Iterator[tuple[UseCase, WorkflowFile]]:
         for uc in self.state.use_cases.values():
