@@ -39,6 +39,7 @@ from reconciler.model.placeholders import (
 )
 from reconciler.model.repository import WorkflowFile
 from reconciler.render.context import RenderContext
+from reconciler.render.webhook_ids import assign_webhook_ids
 
 Path = tuple[str | int, ...]
 
@@ -64,6 +65,7 @@ def render_workflow(wf: WorkflowFile, ctx: RenderContext) -> dict[str, Any]:
         raise RenderError(f"{count} placeholder(s) cannot be rendered: {listing}",
                           renderer.problems)
     assert isinstance(result, dict)
+    assign_webhook_ids(result, ctx.instance_uid)
     return result
 
 

@@ -48,3 +48,16 @@ def rules_listing() -> str:
     return "\n".join(
         f"{r.id:<{width}}  {r.layer.value:<8}  {r.severity:<6}  {'fix' if r.fix else '   '}  "
         f"{r.summary}" for r in ordered())
+
+
+MUST_BEGIN = "<!-- must rules: generated from the registry; `reconciler rules --must` -->"
+MUST_END = "<!-- end of must rules -->"
+
+
+def must_rules_markdown() -> str:
+    """The block of docs/repository-format.md that lists every `must` rule."""
+    rules = [r for r in ordered() if r.severity == "must"]
+    out = [MUST_BEGIN, "", "| rule | what the repository must satisfy |", "|---|---|",
+           f"| [{LOAD}](rules.md#load) | every file loads: syntax, types, known keys |"]
+    out += [f"| [{r.id}](rules.md#{r.id.lower()}) | {r.summary} |" for r in rules]
+    return "\n".join([*out, "", MUST_END])

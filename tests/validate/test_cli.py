@@ -204,3 +204,12 @@ def test_fix_on_a_repository_that_does_not_load(repo: Path, run_cli: RunCli) -> 
     code, output = run_cli("validate", "--fix", str(repo))
     assert code == 1
     assert "(LOAD)" in output and "SERVER-FIELDS" not in output
+
+
+def test_repository_format_lists_every_must_rule() -> None:
+    from reconciler.validate.docs import must_rules_markdown
+
+    text = (DOCS.parent / "repository-format.md").read_text(encoding="utf-8")
+    assert must_rules_markdown() in text, (
+        "docs/repository-format.md's list of must rules is stale: replace the block "
+        "with `reconciler.validate.docs.must_rules_markdown()`")

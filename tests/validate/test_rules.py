@@ -171,6 +171,9 @@ CASES: dict[str, Mutation] = {
     "WEBHOOK-PATH-UNIQUE": workflow(TRIAGE_WF, lambda c: c["nodes"][0]["parameters"].update(
         path="lead-enrichment/lead-enrichment-globex/enrich")),
 }
+CASES["SUBWKFL-INPUT-MAPPING"] = workflow(MAIN_WF, lambda c: next(
+    n for n in c["nodes"] if n["name"] == "Score lead")["parameters"]["workflowInputs"][
+    "value"].pop("min_score"))
 # Rules that read git history and tags: tests/validate/test_git_rules.py.
 GIT_RULES = ["TAG-CONTENT", "TAG-LOAD", "TAG-VERSION", "TEMPLATE-HISTORY"]
 

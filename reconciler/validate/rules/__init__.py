@@ -1,6 +1,15 @@
 """The lint rules, in four layers; importing this package registers them all."""
 
-from reconciler.validate.rules import content, folder, graph, history, platform, refs, tenancy
+from reconciler.validate.rules import (
+    calls,
+    content,
+    folder,
+    graph,
+    history,
+    platform,
+    refs,
+    tenancy,
+)
 from reconciler.validate.rules.registry import (
     LOAD,
     REGISTRY,
@@ -12,4 +21,4 @@ from reconciler.validate.rules.registry import (
 )
 
 __all__ = ["LOAD", "REGISTRY", "FixContext", "Layer", "Lint", "Options", "Rule",
-           "content", "folder", "graph", "history", "platform", "refs", "tenancy"]
+           "calls", "content", "folder", "graph", "history", "platform", "refs", "tenancy"]

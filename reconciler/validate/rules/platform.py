@@ -22,7 +22,7 @@ P = Layer.platform
 ERROR_WORKFLOW = "{{ORGSECRET_ERROR_WORKFLOW_ID_TERCESORG}}"
 
 
-def _inputs(node: n8n.Node) -> list[str] | None:
+def declared_inputs(node: n8n.Node) -> list[str] | None:
     """Input names a sub-workflow trigger declares; None when it accepts anything."""
     params = node.params
     source = params.get("inputSource", "workflowInputs")
@@ -49,7 +49,7 @@ def subworkflow_inputs(lint: Lint) -> Iterator[Finding]:
         for node in n8n.Graph.of(wf).triggers():
             if node.type != n8n.EXEC_TRIGGER:
                 continue
-            names = _inputs(node)
+            names = declared_inputs(node)
             where = (*node.path, "parameters")
             if not names:
                 yield Finding(wf.path, f"sub-workflow trigger {node.name!r} declares no "
