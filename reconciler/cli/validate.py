@@ -19,7 +19,7 @@ from reconciler.validate.engine import Result, UnknownRule, lint_source, select_
 from reconciler.validate.fixer import fix_folder
 from reconciler.validate.report import json_report, junit_report, sarif_report, text_report
 from reconciler.validate.rules import Options, Rule
-from reconciler.validate.rules.registry import DEFAULT_LLM_MODELS, GitContext
+from reconciler.validate.rules.registry import GitContext
 
 
 def _ids(value: str | None) -> list[str]:
@@ -90,12 +90,10 @@ def _fix(root: str, rules: list[Rule], options: Options, dry_run: bool) -> Resul
 @click.option("--exclude-rules", "exclude", metavar="ID,..", help="Skip these rules.")
 @click.option("--fix", is_flag=True, help="Repair what can be repaired safely (a folder only).")
 @click.option("--dry-run", is_flag=True, help="With --fix: print the diff, write nothing.")
-@click.option("--allow-model", "models", multiple=True, metavar="ID",
-              help="Also allow this AI model id (a trailing * matches a prefix).")
 @click.option("--list-rules", is_flag=True, help="List the rules and exit.")
 def validate(path: str | None, repo: str | None, ref: str | None, fmt: str, strict: bool,
              only: str | None, exclude: str | None, fix: bool, dry_run: bool,
-             models: tuple[str, ...], list_rules: bool) -> int:
+             list_rules: bool) -> int:
     """Lint the declared state: exit 0 valid, 1 invalid, 2 usage error."""
     rules = _rules(only, exclude)
     if list_rules:
@@ -104,7 +102,7 @@ def validate(path: str | None, repo: str | None, ref: str | None, fmt: str, stri
     _check_usage(path, repo, ref, fix, dry_run)
     if path is None and repo is None:
         path = "."
-    options = Options(llm_models=DEFAULT_LLM_MODELS | frozenset(models))
+    options = Options()  # the daemon's options: what passes here is what deploys
     if fix:
         assert path is not None
         result = _fix(path, rules, options, dry_run)

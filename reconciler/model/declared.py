@@ -391,6 +391,10 @@ class Defaults(Strict):
         default=False, description="Delete (not only archive) workflows of removed instances."
     )
     ignore_positions: bool = Field(default=True, description="Node moves are not drift.")
+    allowed_models: list[str] = Field(
+        default_factory=list,
+        description="AI model ids allowed beyond the built-in list (LLM-MODEL-ID); a "
+                    "trailing * matches a prefix. validate and the daemon both read it.")
 
 
 def _default_targets() -> dict[Literal["dev", "prod"], N8nTarget]:

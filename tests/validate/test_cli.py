@@ -99,10 +99,16 @@ def test_dry_run_prints_a_diff_and_writes_nothing(repo: Path, run_cli: RunCli) -
     assert run_cli("validate", "--fix", "--dry-run", str(EXAMPLE)) == (0, "")
 
 
-def test_allow_model_extends_the_allow_list(repo: Path, run_cli: RunCli) -> None:
+def test_platform_yaml_extends_the_model_allow_list(repo: Path, run_cli: RunCli) -> None:
     CASES["LLM-MODEL-ID"](repo)
     assert run_cli("validate", str(repo))[0] == 1
-    assert run_cli("validate", "--allow-model", "claude-sonet-*", str(repo))[0] == 0
+    platform = repo / "platform.yaml"
+    text = platform.read_text(encoding="utf-8")
+    assert "\ndefaults:\n" in text
+    platform.write_text(text.replace("\ndefaults:\n",
+                                     "\ndefaults:\n  allowed_models: [claude-sonet-*]\n"),
+                        encoding="utf-8")
+    assert run_cli("validate", str(repo))[0] == 0
 
 
 def _sarif_schema() -> dict[str, object]:

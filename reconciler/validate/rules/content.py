@@ -427,9 +427,10 @@ def _is_llm(node: n8n.Node) -> bool:
 def llm_model(lint: Lint) -> Iterator[Finding]:
     """A model id a provider does not serve (a typo, a retired model) fails every
     run. Language-model and embedding nodes name a model from the allow-list:
-    built in (see `Options`), extended with `--allow-model ID` (a trailing `*`
-    matches a prefix). Expressions and placeholders are not checked."""
-    patterns = lint.options.llm_models
+    built in, extended by `platform.yaml` `defaults.allowed_models` (a trailing `*`
+    matches a prefix; the daemon reads the same list, so what validate accepts is
+    what deploys). Expressions and placeholders are not checked."""
+    patterns = lint.options.llm_models | frozenset(lint.state.platform.defaults.allowed_models)
     for _, wf in lint.workflows():
         for node in n8n.nodes(wf):
             found = _model_value(node) if _is_llm(node) else None
@@ -439,7 +440,8 @@ def llm_model(lint: Lint) -> Iterator[Finding]:
                 continue
             if not any(fnmatch.fnmatchcase(found[1], p) for p in patterns):
                 yield Finding(wf.path, f"model {found[1]!r} of node {node.name!r} is not on "
-                              "the allow-list", found[0], "or pass --allow-model")
+                              "the allow-list", found[0],
+                              "or add it to platform.yaml defaults.allowed_models")
 
 
 def _reformat(text: str, ctx: FixContext) -> str:

@@ -30,7 +30,7 @@ class Layer(StrEnum):
 
 
 # Model ids we know are served by the AI providers our credentials cover. Extended
-# with `--allow-model`; prefixes end with "*".
+# by platform.yaml `defaults.allowed_models`; prefixes end with "*".
 DEFAULT_LLM_MODELS: frozenset[str] = frozenset({
     "claude-opus-4-*", "claude-sonnet-4-*", "claude-haiku-4-*", "claude-3-7-sonnet-*",
     "claude-3-5-haiku-*", "gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini",
