@@ -209,7 +209,7 @@ def held_lines(plan: Plan) -> list[str]:
     """One line per unit the gate held back, with its first reasons."""
     out = []
     for kind, ident, problems in plan.held:
-        why = "; ".join(str(p) for p in problems[:3])
+        why = "; ".join(f"{p} ({p.rule})" for p in problems[:3])
         more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
         out.append(f"held {kind.replace('_', ' ')} {ident or 'platform'}: {why}{more}")
     return out
@@ -238,7 +238,8 @@ def _summary(plan: Plan | None, result: ApplyResult | None, seconds: float) -> d
         summary["drift"] = [s.target() for s in plan.steps
                             if getattr(s, "reason", "") == "drift" or s.kind == "report_drift"]
         if plan.held:
-            summary["held"] = [{"kind": k, "id": i, "problems": [str(p) for p in ps]}
+            summary["held"] = [{"kind": k, "id": i,
+                                "problems": [f"{p} ({p.rule})" for p in ps]}
                                for k, i, ps in plan.held]
     if result is not None:
         summary["failed"] = result.failed_groups

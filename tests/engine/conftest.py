@@ -18,7 +18,7 @@ from reconciler.adapters.n8n_server import ServerInfo
 from reconciler.adapters.secrets import DirSecretSource
 from reconciler.apply.engine import Engine, RunOutcome
 from reconciler.errors import ReconcilerError
-from reconciler.load.repository import load
+from reconciler.load.repository import load_partial
 from reconciler.load.source import FolderSource
 from reconciler.model.repository import DeclaredState
 from reconciler.store.db import Store
@@ -68,7 +68,7 @@ class Platform:
                       base_url=self.base_url)
 
     def declared(self) -> DeclaredState:
-        return load(FolderSource(self.repo))
+        return load_partial(FolderSource(self.repo))
 
     def reconcile(self, client: N8nClient | None = None, **kw: Any) -> RunOutcome:
         return self.engine(client).reconcile(self.declared(),

@@ -93,3 +93,21 @@ def test_a_tag_on_a_commit_where_its_use_case_does_not_load(run_cli: RunCli,
     assert code == 1
     assert [p["rule"] for p in problems] == ["TAG-LOAD"]
     assert "daily-digest@1.1.0" in problems[0]["message"]
+
+
+def test_a_pin_to_a_version_never_released(run_cli: RunCli, history: tuple) -> None:
+    repo, files = history
+    assert _validate(run_cli, repo, "PIN-KNOWN") == (0, [])  # pins the branch's version
+    _edit(files, "instances/inbox-triage-alice.yaml", "version: 2.1.0", "version: 2.0.0")
+    head = commit(repo, files, "pin an older version")
+    code, problems = _validate(run_cli, repo, "PIN-KNOWN")
+    assert code == 1
+    assert [p["file"] for p in problems] == ["instances/inbox-triage-alice.yaml"]
+    assert "2.0.0" in problems[0]["message"]
+    _edit(files, "use-cases/inbox-triage/version.json", "2.1.0", "2.0.0")
+    old = commit(repo, files, "the 2.0.0 release")
+    repo.references.create("refs/tags/inbox-triage@2.0.0", old)
+    del head
+    _edit(files, "use-cases/inbox-triage/version.json", "2.0.0", "2.1.0")
+    commit(repo, files, "back to 2.1.0 on the branch")
+    assert _validate(run_cli, repo, "PIN-KNOWN") == (0, [])

@@ -175,7 +175,7 @@ CASES["SUBWKFL-INPUT-MAPPING"] = workflow(MAIN_WF, lambda c: next(
     n for n in c["nodes"] if n["name"] == "Score lead")["parameters"]["workflowInputs"][
     "value"].pop("min_score"))
 # Rules that read git history and tags: tests/validate/test_git_rules.py.
-GIT_RULES = ["TAG-CONTENT", "TAG-LOAD", "TAG-VERSION", "TEMPLATE-HISTORY"]
+GIT_RULES = ["PIN-KNOWN", "TAG-CONTENT", "TAG-LOAD", "TAG-VERSION", "TEMPLATE-HISTORY"]
 
 FIXABLE = sorted(r.id for r in REGISTRY.values() if r.fix is not None)
 

@@ -79,3 +79,23 @@ def template_history(lint: Lint) -> Iterator[Finding]:
                           f"{', '.join(changed_files(uc, old))}",
                           hint=f"bump the version: reconciler version bump {uc.slug} patch",
                           line=1, field="version")
+
+
+@rule("PIN-KNOWN", F, "must", "A pinned version is the branch's or a released one")
+def pin_known(lint: Lint) -> Iterator[Finding]:
+    """An instance's `version` pin names a version the reconciler can deploy: the
+    branch's own, or one a release tag published. (The daemon also knows the versions
+    its state already stores; a pin it cannot find holds the instance back, with what
+    is live left running.) Checked with `--repo`."""
+    if lint.git is None:
+        return
+    for inst in lint.state.instances.values():
+        uc = lint.state.use_cases.get(inst.spec.use_case)
+        pin = inst.spec.version
+        if uc is None or pin is None or pin == uc.version:
+            continue
+        if (uc.slug, pin) not in lint.git.releases.contents:
+            released = sorted(v for s, v in lint.git.releases.contents if s == uc.slug)
+            yield Finding(inst.path, f"pins {uc.slug} {pin}, which is neither the branch's "
+                          f"{uc.version} nor released (tags: {', '.join(released) or 'none'})",
+                          ("version",))
