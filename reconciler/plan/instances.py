@@ -56,7 +56,7 @@ def desired_instances(inp: PlanInput, cat: Catalog) -> InstancePlan:
         if spec.version is not None and cat.template(uc.slug, spec.version) is None:
             out.problems.append(Problem(decl.path, f"version {spec.version} of {uc.slug} "
                                         "exists neither in the branch, a tag nor the state",
-                                        field="version", rule="PIN"))
+                                        field="version", rule="PIN-KNOWN"))
             continue
         if (spec.environment is Environment.prod and not spec.archived
                 and (version is None or version not in cat.published.get(uc.slug, []))):

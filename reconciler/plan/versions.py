@@ -62,7 +62,7 @@ def _add_template(inp: PlanInput, cat: Catalog, uc: UseCase, tag: str | None) ->
         if stored.fingerprint != uc.fingerprint:
             what = f"{tag} holds" if tag else "the branch holds"
             cat.problems.append(Problem(
-                file=file, field="version", hint=hint, rule="TEMPLATE-IMMUTABLE",
+                file=file, field="version", hint=hint, rule="TEMPLATE-HISTORY",
                 message=f"{uc.slug}@{uc.version} is already a template and templates are "
                         f"immutable, but {what} other content; these files changed: "
                         f"{_changed(stored.file_digests, uc.file_digests)}"))
@@ -93,7 +93,7 @@ def _publications(inp: PlanInput, cat: Catalog) -> None:
             cat.problems.append(Problem(file=f"use-cases/{slug}/version.json",
                                         message=f"cannot publish {slug}@{version}: no such "
                                                 "version in the branch, a tag or the state",
-                                        field="version", rule="PUBLISH"))
+                                        field="version", rule="TAG-VERSION"))
             continue
         wanted.setdefault(slug, set()).add(version)
     for slug, versions in wanted.items():

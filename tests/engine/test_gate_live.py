@@ -36,9 +36,17 @@ def state_digest(store: Store) -> str:
     return hashlib.sha256(json.dumps(dump, sort_keys=True).encode()).hexdigest()
 
 
+# n8n rewrites a list item's updatedAt by itself (no write of ours behind it).
+VOLATILE = ("updatedAt",)
+
+
+def _clean(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    kept = [{k: v for k, v in item.items() if k not in VOLATILE} for item in items]
+    return sorted(kept, key=lambda item: str(item.get("id")))
+
+
 def n8n_digest(client: N8nClient) -> str:
-    workflows = sorted(client.list_workflows(), key=lambda w: str(w["id"]))
-    creds = sorted(client.list_credentials(), key=lambda c: str(c["id"]))
+    workflows, creds = _clean(client.list_workflows()), _clean(client.list_credentials())
     return hashlib.sha256(json.dumps([workflows, creds], sort_keys=True,
                                      default=str).encode()).hexdigest()
 
@@ -131,11 +139,11 @@ def test_a_bad_tag_holds_only_its_use_case(platform: Platform, tmp_path: Path) -
     files = folder_files(platform.repo)
     head = commit(repo, files, "first")
     repo.references.create("refs/tags/daily-digest@9.9.9", head)  # version.json: 1.0.0
-    repo.references.create("refs/tags/inbox-triage@1.0.0", head)
+    repo.references.create("refs/tags/inbox-triage@2.1.0", head)
     out = _reconcile_git(platform, repo)
     assert out.outcome == "held" and _held(out) == {"daily-digest"}
     assert "daily-digest@9.9.9" in (out.error or "")
-    assert platform.instance("inbox-triage.owner-prod")["version"] == "1.0.0"
+    assert platform.instance("inbox-triage.owner-prod")["version"] == "2.1.0"
     assert platform.instance("lead-enrichment.owner-dev")["active"] == 1
     with pytest.raises(AssertionError):
         platform.instance("daily-digest.owner-dev")  # held from the start: nothing made

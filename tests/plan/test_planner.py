@@ -164,3 +164,15 @@ def test_markdown_is_capped_for_pull_request_comments(repo: Path) -> None:
     text = plan_markdown(huge)
     assert len(text) < MARKDOWN_LIMIT + 100 < 65_000
     assert "truncated" in text
+
+
+def test_every_check_the_planner_makes_is_a_validation_rule() -> None:
+    """The planner's own problems carry ids of registered rules (validate has them)."""
+    import re
+
+    from reconciler.validate.rules import REGISTRY
+
+    root = Path(__file__).resolve().parents[2] / "reconciler"
+    found = {m for folder in ("plan", "load") for path in (root / folder).glob("*.py")
+             for m in re.findall(r'rule="([A-Z][A-Z0-9-]+)"', path.read_text("utf-8"))}
+    assert found and found <= set(REGISTRY), sorted(found - set(REGISTRY))
