@@ -36,8 +36,8 @@ def state_digest(store: Store) -> str:
     return hashlib.sha256(json.dumps(dump, sort_keys=True).encode()).hexdigest()
 
 
-# n8n rewrites a list item's updatedAt by itself (no write of ours behind it).
-VOLATILE = ("updatedAt",)
+# Set by n8n by itself, after a publish settles (no write of ours behind it).
+VOLATILE = ("updatedAt", "triggerCount")
 
 
 def _clean(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
