@@ -179,11 +179,13 @@ class Engine:
         plan: Plan | None = None
         result: ApplyResult | None = None
         try:
-            sync_platform(self.store, declared)
             plan, inp = self.plan(declared, publications, releases, release_problems)
             if expect is not None and (plan.state_version, plan.fingerprint()) != expect:
                 raise StateConflict("the state or n8n changed since the plan was made; "
                                     "make a new plan")
+            # Only once the gate let the platform through: a refused platform.yaml
+            # changes nothing in the state either.
+            sync_platform(self.store, declared)
             result = Applier(self.client, self.store, self.secrets, self.hash_key, inp,
                              run_id, self.stop, self.on_step).apply(plan)
             outcome = _outcome(plan, result)
