@@ -114,9 +114,21 @@ class Gate:
         return self.seen
 
     def restore(self) -> None:
-        """Apply the good commit again (only needed after a case leaked)."""
-        code, output = self.cli("apply", "--yes", "--repo", str(self.bare), "--ref", "main")
+        """Apply the good commit again (only needed after a case leaked).
+
+        A leak n8n cannot undo by a plain apply (a conflicting webhook left behind)
+        would fail every later case too: then n8n and the state start over.
+        """
+        code, output = self.deploy()
+        if code != 0:
+            wipe(self.client)
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self.state}{suffix}").unlink(missing_ok=True)
+            code, output = self.deploy()
         assert code == 0, output
+
+    def deploy(self) -> tuple[int, str]:
+        return self.cli("apply", "--yes", "--repo", str(self.bare), "--ref", "main")
 
 
 def _cli(*args: str) -> tuple[int, str]:
@@ -175,7 +187,7 @@ def gate(n8n_server: ServerInfo, tmp_path_factory: pytest.TempPathFactory) -> It
         found = Gate(root, bare, good, root / "state.sqlite", client, env)
         for tag in TAGS:
             found.tag(tag, good)
-        code, output = found.cli("apply", "--yes", "--repo", str(bare), "--ref", "main")
+        code, output = found.deploy()
         assert code == 0, output
         found.expected = found.fingerprint()
         yield found
