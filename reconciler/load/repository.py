@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from reconciler.adapters.git import MAX_FILE_BYTES, Entry
 from reconciler.errors import InvalidInput, Problem
 from reconciler.load.fingerprint import file_digest, use_case_fingerprint
+from reconciler.load.limits import check_json_text
 from reconciler.load.source import Source
 from reconciler.load.yamlfile import YamlError, parse_yaml
 from reconciler.model.declared import (
@@ -339,6 +340,7 @@ def _load_version(reader: _Reader, path: str) -> str | None:
     if text is None:
         return None
     try:
+        check_json_text(text)
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         reader.add(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno)
@@ -384,6 +386,7 @@ def _parse_workflow(reader: _Reader, path: str, text: str) -> dict[str, Any] | N
         return seen
 
     try:
+        check_json_text(text)  # before the recursive parser
         content = parse_workflow_text(text, object_pairs_hook=pairs)
     except json.JSONDecodeError as exc:
         reader.add(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno)
