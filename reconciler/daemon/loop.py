@@ -49,6 +49,11 @@ class Health:
     failing_since: float | None = None
     failures: int = 0
     waiting_for_fix: bool = False  # the repository does not load: wait for a new commit
+    fetched_at: float | None = None  # the last good fetch (or read of a local path)
+    fetch_error: str | None = None  # why the last fetch failed; None once one succeeds
+    invalid_revision: str | None = None  # the commit that does not load or validate
+    invalid_problems: int = 0
+    invalid_detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -134,12 +139,14 @@ class Daemon:
         try:
             seen = self.watcher.poll()
         except GitError as exc:
+            self.health.fetch_error = str(exc)
             self.metrics.fetch_failures.inc()
             log().error("cannot read the repository", extra={"fields": {"error": str(exc)}})
             run_id = record_failure(self.store, trigger=f"daemon:{reason}", revision=None,
                                     error=f"git: {exc}")
             self._failed(run_id, "failed", permanent=False)
             return Tick(run_id, "failed", reason)
+        self.health.fetched_at, self.health.fetch_error = time.time(), None
         why = reason if force else self._why(seen)
         if why is None:
             return None
@@ -217,6 +224,7 @@ class Daemon:
             return self._bad_input(seen, trigger, [Problem(label, str(exc), rule="git")], extra)
         if releases.problems:
             return self._bad_input(seen, trigger, releases.problems, extra)
+        self._revision_valid(None, [])
         return declared, releases
 
     def _bad_input(self, seen: Seen, trigger: str, problems: Sequence[Problem],
@@ -227,10 +235,19 @@ class Daemon:
         run_id = record_failure(self.store, trigger=trigger, revision=seen.branch, error=error,
                                 problems=listed, extra=extra)
         self.metrics.outcomes.labels("failed").inc()
+        self._revision_valid(seen.branch, listed)
         for problem in listed:
             log().error("invalid input", extra={"fields": {"problem": str(problem)}})
         self._failed(run_id, "failed", permanent=True)
         return Tick(run_id, "failed", trigger.removeprefix("daemon:"))
+
+    def _revision_valid(self, invalid: str | None, problems: Sequence[Problem]) -> None:
+        """Reported by /readyz and the `reconciler_revision_invalid` gauge, never as
+        unreadiness: the webhook carrying the fix must still get through."""
+        h = self.health
+        h.invalid_revision, h.invalid_problems = invalid, len(problems)
+        h.invalid_detail = "; ".join(str(p) for p in problems[:5])
+        self.metrics.revision_invalid.set(0 if invalid is None else 1)
 
     def _deleted_tags(self, seen: Seen) -> list[str]:
         before = last_tags(self.store)
