@@ -34,7 +34,7 @@ class DaemonConfig:
     resync: float = 600.0  # reconcile at least this often, even when git did not move
     backoff_base: float = 5.0  # first retry after a failed reconcile
     backoff_max: float = 600.0
-    failing_grace: float = 900.0  # /readyz fails once reconciles fail for this long
+    failing_grace: float = 900.0  # /readyz reports a reconcile failing this long as stuck
     listen: str = "127.0.0.1:8787"
     log_format: str = "text"
     log_level: str = "INFO"

@@ -50,6 +50,9 @@ class Served:
 
 @pytest.fixture
 def served(n8n_server: ServerInfo, platform: Platform, git: Git) -> Iterator[Served]:
+    for instance in (platform.repo / "instances").glob("*.yaml"):
+        instance.unlink()  # what n8n holds does not matter here: a short startup reconcile
+    git.commit("no instances")
     env = daemon_env(n8n_server, platform)
     env.update({SECRET_ENV: SECRET, "RECONCILER_MAX_PAYLOAD_BYTES": str(API_LIMIT)})
     port = free_port()
