@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from reconciler.api.limits import DEFAULT_MAX_PAYLOAD, BodyLimit
 from reconciler.daemon import hooks, readiness
+from reconciler.daemon.config import DEFAULT_MAX_HOOK
 from reconciler.daemon.dedup import GITHUB_HEADERS, GITLAB_HEADERS, Deliveries, delivery_id
 from reconciler.daemon.loop import Health
 from reconciler.daemon.metrics import Metrics
@@ -44,7 +45,7 @@ class DaemonContext:
     hash_key: bytes | None = field(default=None, repr=False)
     prices: Any = None  # the API's price table; None: its default
     deliveries: Deliveries = field(default_factory=Deliveries)
-    max_hook_bytes: int = 1024 * 1024
+    max_hook_bytes: int = DEFAULT_MAX_HOOK
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD
 
     @property

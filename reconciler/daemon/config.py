@@ -21,6 +21,7 @@ from reconciler.errors import UsageError
 from reconciler.store.db import state_path
 
 ENV_PREFIX = "RECONCILER_"
+DEFAULT_MAX_HOOK = 1024 * 1024  # push webhook bodies; GitHub's own cap is 25 MB
 LOG_FORMATS = ("text", "json")
 
 
@@ -43,7 +44,7 @@ class DaemonConfig:
     git_token_env: str = "RECONCILER_GIT_TOKEN"  # the variable holding an https token
     git_username: str = "x-access-token"  # GitHub takes any; GitLab wants "oauth2"
     ssh_key: str = ""  # a private key file; empty: the ssh agent
-    max_hook_bytes: int = 1024 * 1024  # push webhook bodies; GitHub's own cap is 25 MB
+    max_hook_bytes: int = DEFAULT_MAX_HOOK
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD  # the public API's request bodies
     dedup_window: float = 600.0  # a push delivery id seen this recently is a replay
 

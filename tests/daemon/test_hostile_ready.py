@@ -3,6 +3,7 @@ metric, never unreadiness (the fix arrives by webhook); git, state or n8n down i
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from reconciler.daemon import readiness
 from reconciler.daemon.app import DaemonContext, create_app
 from reconciler.daemon.loop import Daemon
 from tests.daemon.conftest import Git
@@ -95,8 +97,16 @@ def test_git_state_or_n8n_down_is_unready(platform: Platform, git: Git, tmp_path
 
     garbage = tmp_path / "not-a-database.sqlite"
     garbage.write_bytes(b"this is not SQLite" * 100)
-    state = TestClient(create_app(replace(ctx, state_path=garbage))).get("/readyz")
-    assert state.status_code == 503 and not state.json()["checks"]["state"]["ok"]
+    assert not readiness.state_ok(garbage)[0]
+    assert not readiness.state_ok(tmp_path / "missing.sqlite")[0]
+    stuck = sqlite3.connect(str(daemon.store.path), isolation_level=None)
+    try:
+        stuck.execute("BEGIN IMMEDIATE")  # a writer that never commits: nothing can be written
+        locked = client.get("/readyz")
+        assert locked.status_code == 503 and not locked.json()["checks"]["state"]["ok"]
+    finally:
+        stuck.execute("ROLLBACK")
+        stuck.close()
 
     refused = TestClient(create_app(replace(ctx, n8n_api_key="not-the-key"))).get("/readyz")
     assert refused.status_code == 503
