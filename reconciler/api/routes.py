@@ -22,6 +22,7 @@ from reconciler.api import error_reports
 from reconciler.api import skills as skill_files
 from reconciler.api.errors import ApiError
 from reconciler.api.keys import Instance
+from reconciler.api.limits import BodyLimit, max_payload_from_env
 from reconciler.api.models import (
     ErrorReportResult,
     ErrorResponse,
@@ -74,7 +75,7 @@ class GuardedRoute(APIRoute):
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    s: {"model": ErrorResponse} for s in (401, 403, 404, 409, 422, 502, 503)}
+    s: {"model": ErrorResponse} for s in (401, 403, 404, 409, 413, 422, 502, 503)}
 
 
 def router_for(context: ApiSettings) -> APIRouter:
@@ -201,4 +202,6 @@ def app_with(get_service: Callable[[], Service],
                   description="Trigger an instance's workflows and follow their executions. "
                               "Authenticate with the instance's key in `X-API-Key`.")
     app.include_router(build_router(get_service))
+    limit = max_payload_from_env()
+    app.add_middleware(BodyLimit, limit_for=lambda _path: limit)
     return app

@@ -172,6 +172,7 @@ class Engine:
         """Plan and apply; `expect` = (state version, plan fingerprint) of a saved plan."""
         self.client.counter.reset()
         started = time.perf_counter()
+        self.store.mark_interrupted()  # the caller holds the lock: unfinished runs are dead
         writer = StateWriter(self.store)
         run_id = writer.insert_returning_id(
             "INSERT INTO runs (started_at, trigger, revision) VALUES (?, ?, ?)",
@@ -187,7 +188,7 @@ class Engine:
             # changes nothing in the state either.
             sync_platform(self.store, declared)
             result = Applier(self.client, self.store, self.secrets, self.hash_key, inp,
-                             run_id, self.stop, self.on_step).apply(plan)
+                             run_id, self.stop, self._counting(writer, run_id)).apply(plan)
             outcome = _outcome(plan, result)
             error = "; ".join([*(f"{g}: {c}" for g, c in result.failed_groups.items()),
                                *held_lines(plan)]) or None
@@ -205,6 +206,17 @@ class Engine:
             json.dumps(summary, sort_keys=True), error, run_id)
         return RunOutcome(run_id, plan, result, counts["reads"], counts["writes"], outcome,
                           error, summary)
+
+    def _counting(self, writer: StateWriter, run_id: int) -> Callable[[StepResult], None]:
+        """After each step, the run's row gets the requests so far: a run killed
+        mid-way is never recorded with fewer reads and writes than it made."""
+        def counted(res: StepResult) -> None:
+            counts = self.client.counter.snapshot()
+            writer.execute("UPDATE runs SET reads=?, writes=? WHERE id=?",
+                           counts["reads"], counts["writes"], run_id)
+            if self.on_step is not None:
+                self.on_step(res)
+        return counted
 
 
 def held_lines(plan: Plan) -> list[str]:

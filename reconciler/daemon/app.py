@@ -7,23 +7,23 @@ The agents' public API (reconciler/api/) is mounted on this same app: see
 from __future__ import annotations
 
 import importlib
-import sqlite3
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from reconciler.daemon import hooks
+from reconciler.api.limits import DEFAULT_MAX_PAYLOAD, BodyLimit
+from reconciler.daemon import hooks, readiness
+from reconciler.daemon.config import DEFAULT_MAX_HOOK
+from reconciler.daemon.dedup import GITHUB_HEADERS, GITLAB_HEADERS, Deliveries, delivery_id
 from reconciler.daemon.loop import Health
 from reconciler.daemon.metrics import Metrics
 
-N8N_TIMEOUT = 2.0
+HOOKS_PREFIX = "/hooks/"
 
 
 @dataclass
@@ -44,6 +44,9 @@ class DaemonContext:
     n8n_api_key: str = field(default="", repr=False)
     hash_key: bytes | None = field(default=None, repr=False)
     prices: Any = None  # the API's price table; None: its default
+    deliveries: Deliveries = field(default_factory=Deliveries)
+    max_hook_bytes: int = DEFAULT_MAX_HOOK
+    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD
 
     @property
     def store_path(self) -> Path:
@@ -52,6 +55,8 @@ class DaemonContext:
 
 def create_app(ctx: DaemonContext) -> FastAPI:
     app = FastAPI(title="n8n-reconciler", summary="GitOps reconciler daemon for n8n")
+    app.add_middleware(BodyLimit, limit_for=lambda path: (
+        ctx.max_hook_bytes if path.startswith(HOOKS_PREFIX) else ctx.max_payload_bytes))
     _health_routes(app, ctx)
     _hook_routes(app, ctx)
     _include_public_api(app, ctx)
@@ -66,12 +71,11 @@ def _health_routes(app: FastAPI, ctx: DaemonContext) -> None:
 
     @app.get("/readyz", tags=["operations"])
     def readyz() -> JSONResponse:
-        """The state file is usable, reconciles are not failing for long, n8n answers."""
-        checks = {"state": _state_ok(ctx.state_path), "reconcile": _reconcile_ok(ctx),
-                  "n8n": _n8n_ok(ctx.n8n_url)}
-        ready = all(ok for ok, _ in checks.values())
-        body = {"ready": ready, "checks": {k: {"ok": ok, "detail": detail}
-                                           for k, (ok, detail) in checks.items()}}
+        """The daemon can work: state writable, git fetched, n8n takes its key.
+
+        A commit that does not validate is a reported condition, not unreadiness."""
+        ready, body = readiness.report(ctx.health, ctx.state_path, ctx.n8n_url,
+                                       ctx.n8n_api_key, ctx.failing_grace)
         return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get("/metrics", tags=["operations"])
@@ -79,34 +83,6 @@ def _health_routes(app: FastAPI, ctx: DaemonContext) -> None:
         """Prometheus exposition format."""
         ctx.metrics.refresh_instances(ctx.state_path)
         return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-
-def _state_ok(path: Path) -> tuple[bool, str]:
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)
-        try:
-            conn.execute("SELECT count(*) FROM runs").fetchone()
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        return False, f"{path}: {exc}"
-    return True, str(path)
-
-
-def _reconcile_ok(ctx: DaemonContext) -> tuple[bool, str]:
-    since = ctx.health.failing_since
-    if since is None:
-        return True, f"last outcome {ctx.health.last_outcome or 'none yet'}"
-    failing = time.time() - since
-    return failing < ctx.failing_grace, f"failing for {failing:.0f} s"
-
-
-def _n8n_ok(url: str) -> tuple[bool, str]:
-    try:
-        answer = httpx.get(f"{url}/healthz", timeout=N8N_TIMEOUT)
-    except httpx.HTTPError as exc:
-        return False, f"n8n unreachable ({type(exc).__name__})"
-    return answer.status_code == 200, f"n8n answered {answer.status_code}"
 
 
 def _hook_routes(app: FastAPI, ctx: DaemonContext) -> None:
@@ -119,6 +95,8 @@ def _hook_routes(app: FastAPI, ctx: DaemonContext) -> None:
         body = await request.body()
         if not hooks.github_ok(secret, body, request.headers.get("x-hub-signature-256")):
             return JSONResponse({"error": "bad signature"}, status_code=401)
+        if _replayed(ctx, "github", delivery_id(request.headers, GITHUB_HEADERS)):
+            return _duplicate()
         if request.headers.get("x-github-event", "push") == "ping":
             return JSONResponse({"accepted": False, "event": "ping"})
         return _accept(ctx, "webhook:github", body)
@@ -131,7 +109,19 @@ def _hook_routes(app: FastAPI, ctx: DaemonContext) -> None:
             return _disabled()
         if not hooks.gitlab_ok(secret, request.headers.get("x-gitlab-token")):
             return JSONResponse({"error": "bad token"}, status_code=401)
-        return _accept(ctx, "webhook:gitlab", await request.body())
+        body = await request.body()
+        if _replayed(ctx, "gitlab", delivery_id(request.headers, GITLAB_HEADERS)):
+            return _duplicate()
+        return _accept(ctx, "webhook:gitlab", body)
+
+
+def _replayed(ctx: DaemonContext, source: str, delivery: str | None) -> bool:
+    """Called only once the signature or token checked out: ids cannot be pre-poisoned."""
+    return delivery is not None and ctx.deliveries.replay(f"{source}:{delivery}")
+
+
+def _duplicate() -> JSONResponse:
+    return JSONResponse({"accepted": False, "duplicate": True}, status_code=200)
 
 
 def _disabled() -> JSONResponse:

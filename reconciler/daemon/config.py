@@ -16,10 +16,12 @@ from typing import Any
 
 import yaml
 
+from reconciler.api.limits import DEFAULT_MAX_PAYLOAD, parse_bytes
 from reconciler.errors import UsageError
 from reconciler.store.db import state_path
 
 ENV_PREFIX = "RECONCILER_"
+DEFAULT_MAX_HOOK = 1024 * 1024  # push webhook bodies; GitHub's own cap is 25 MB
 LOG_FORMATS = ("text", "json")
 
 
@@ -33,7 +35,7 @@ class DaemonConfig:
     resync: float = 600.0  # reconcile at least this often, even when git did not move
     backoff_base: float = 5.0  # first retry after a failed reconcile
     backoff_max: float = 600.0
-    failing_grace: float = 900.0  # /readyz fails once reconciles fail for this long
+    failing_grace: float = 900.0  # /readyz reports a reconcile failing this long as stuck
     listen: str = "127.0.0.1:8787"
     log_format: str = "text"
     log_level: str = "INFO"
@@ -42,6 +44,9 @@ class DaemonConfig:
     git_token_env: str = "RECONCILER_GIT_TOKEN"  # the variable holding an https token
     git_username: str = "x-access-token"  # GitHub takes any; GitLab wants "oauth2"
     ssh_key: str = ""  # a private key file; empty: the ssh agent
+    max_hook_bytes: int = DEFAULT_MAX_HOOK
+    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD  # the public API's request bodies
+    dedup_window: float = 600.0  # a push delivery id seen this recently is a replay
 
     @property
     def state_file(self) -> Path:
@@ -69,6 +74,8 @@ def _coerce(name: str, value: Any, where: str) -> Any:
         if text in ("0", "false", "no", "off", ""):
             return False
         raise UsageError(f"{where}: {name} must be true or false, not {value!r}")
+    if kind is int:
+        return parse_bytes(str(value), f"{where}: {name}")
     if kind is float:
         try:
             number = float(value)

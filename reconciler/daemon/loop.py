@@ -52,6 +52,11 @@ class Health:
     failing_since: float | None = None
     failures: int = 0
     waiting_for_fix: bool = False  # the repository does not load: wait for a new commit
+    fetched_at: float | None = None  # the last good fetch (or read of a local path)
+    fetch_error: str | None = None  # why the last fetch failed; None once one succeeds
+    invalid_revision: str | None = None  # the commit that does not load or validate
+    invalid_problems: int = 0
+    invalid_detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -137,12 +142,14 @@ class Daemon:
         try:
             seen = self.watcher.poll()
         except GitError as exc:
+            self.health.fetch_error = str(exc)
             self.metrics.fetch_failures.inc()
             log().error("cannot read the repository", extra={"fields": {"error": str(exc)}})
             run_id = record_failure(self.store, trigger=f"daemon:{reason}", revision=None,
                                     error=f"git: {exc}")
             self._failed(run_id, "failed", permanent=False)
             return Tick(run_id, "failed", reason)
+        self.health.fetched_at, self.health.fetch_error = time.time(), None
         why = reason if force else self._why(seen)
         if why is None:
             return None
@@ -201,6 +208,8 @@ class Daemon:
             "seconds": round(seconds, 3)}})
         if out.outcome in GOOD or out.outcome == HELD:
             self._succeeded(out.run_id, out.outcome)
+            held = [p for _, _, ps in (out.plan.held if out.plan else ()) for p in ps]
+            self._revision_valid(seen.branch if held else None, held)
             if out.outcome == HELD:
                 log().error("held back by the gate", extra={"fields": {
                     "run": out.run_id, "error": out.error or ""}})
@@ -232,10 +241,19 @@ class Daemon:
         run_id = record_failure(self.store, trigger=trigger, revision=seen.branch, error=error,
                                 problems=listed, extra=extra)
         self.metrics.outcomes.labels("failed").inc()
+        self._revision_valid(seen.branch, listed)
         for problem in listed:
             log().error("invalid input", extra={"fields": {"problem": str(problem)}})
         self._failed(run_id, "failed", permanent=True)
         return Tick(run_id, "failed", trigger.removeprefix("daemon:"))
+
+    def _revision_valid(self, invalid: str | None, problems: Sequence[Problem]) -> None:
+        """Reported by /readyz and the `reconciler_revision_invalid` gauge, never as
+        unreadiness: the webhook carrying the fix must still get through."""
+        h = self.health
+        h.invalid_revision, h.invalid_problems = invalid, len(problems)
+        h.invalid_detail = "; ".join(str(p) for p in problems[:5])
+        self.metrics.revision_invalid.set(0 if invalid is None else 1)
 
     def _deleted_tags(self, seen: Seen) -> list[str]:
         before = last_tags(self.store)

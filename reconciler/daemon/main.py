@@ -1,8 +1,10 @@
-"""`reconciler run`: lock the state, start the loop and the HTTP server, stop on a signal."""
+"""`reconciler run`: lock the state, bind the port, start the loop and the HTTP server,
+stop on a signal."""
 
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 from types import FrameType
 
@@ -12,13 +14,20 @@ from reconciler.apply.runtime import make_engine, n8n_from_env, open_store
 from reconciler.daemon import logs
 from reconciler.daemon.app import DaemonContext, create_app
 from reconciler.daemon.config import DaemonConfig
+from reconciler.daemon.dedup import Deliveries
 from reconciler.daemon.gitwatch import GitWatcher
 from reconciler.daemon.loop import GOOD, Daemon
-from reconciler.errors import UsageError
+from reconciler.errors import ReconcilerError, UsageError
 from reconciler.store.lock import StateLock
 
 
+class PortTaken(ReconcilerError):
+    """The HTTP address cannot be bound: another process listens there."""
+
+
 def serve(config: DaemonConfig) -> int:
+    """Lock the state, then bind the port, then touch the state and n8n: a daemon that
+    cannot serve or cannot own the state exits 1 before its first write anywhere."""
     if not config.repo:
         raise UsageError("name the repository: --repo URL|PATH (or RECONCILER_REPO)")
     logger = logs.setup(config.log_format, config.log_level)
@@ -26,7 +35,9 @@ def serve(config: DaemonConfig) -> int:
     if config.wait_lock:
         logger.info("waiting for the state lock", extra={"fields": {"lock": str(lock.path)}})
     lock.acquire(wait=config.wait_lock)
+    listener: socket.socket | None = None
     try:
+        listener = None if config.once else bind(config)
         store = open_store(str(config.state_file))
         engine = make_engine(store)
         watcher = GitWatcher(config.repo, config.branch,
@@ -34,12 +45,39 @@ def serve(config: DaemonConfig) -> int:
                              token_env=config.git_token_env, username=config.git_username,
                              ssh_key=config.ssh_key)
         daemon = Daemon(config, engine, watcher)
+        _mark_interrupted(daemon)
         stopping = _on_signals(daemon)
-        if config.once:
+        if listener is None:
             return _once(daemon)
-        return _forever(daemon, stopping)
+        return _forever(daemon, stopping, listener)
     finally:
+        if listener is not None:
+            listener.close()
         lock.release()
+
+
+def bind(config: DaemonConfig) -> socket.socket:
+    """The listening socket, made now so a taken port fails before anything is written."""
+    host, port = config.host_port
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT only, not a live one
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise PortTaken(f"cannot listen on {config.listen}: {exc.strerror or exc}; another "
+                        "process holds the port (pick another with --listen)") from None
+    return sock
+
+
+def _mark_interrupted(daemon: Daemon) -> None:
+    count = daemon.store.mark_interrupted()
+    if count:
+        daemon.metrics.outcomes.labels("interrupted").inc(count)
+        logs.log().warning("runs left unfinished by a killed process marked interrupted",
+                           extra={"fields": {"runs": count}})
 
 
 def _on_signals(daemon: Daemon) -> threading.Event:
@@ -65,18 +103,22 @@ def _once(daemon: Daemon) -> int:
     return 0 if tick is not None and tick.outcome in GOOD else 1
 
 
-def _forever(daemon: Daemon, stopping: threading.Event) -> int:
+def _forever(daemon: Daemon, stopping: threading.Event, listener: socket.socket) -> int:
     config = daemon.config
     host, port = config.host_port
     ctx = DaemonContext(state_path=config.state_file, n8n_url=daemon.engine.base_url,
                         branch=config.branch, failing_grace=config.failing_grace,
                         health=daemon.health, metrics=daemon.metrics,
                         request_reconcile=daemon.request, n8n_api_key=n8n_from_env()[1],
-                        hash_key=daemon.engine.hash_key)
+                        hash_key=daemon.engine.hash_key,
+                        deliveries=Deliveries(config.dedup_window),
+                        max_hook_bytes=config.max_hook_bytes,
+                        max_payload_bytes=config.max_payload_bytes)
     server = uvicorn.Server(uvicorn.Config(create_app(ctx), host=host, port=port,
                                            log_config=None, access_log=False,
                                            lifespan="off"))
-    http = threading.Thread(target=server.run, name="http", daemon=True)
+    http = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name="http",
+                            daemon=True)
     http.start()
     daemon.start()
     logs.log().info("daemon started", extra={"fields": {

@@ -30,6 +30,9 @@ class Metrics:
                                       "Failed fetches of the repository", registry=r)
         self.last_success = Gauge("reconciler_last_success_timestamp_seconds",
                                   "Unix time of the last successful reconcile", registry=r)
+        self.revision_invalid = Gauge("reconciler_revision_invalid",
+                                      "1 while the tracked commit does not load or validate",
+                                      registry=r)
         self.tags_deleted = Counter("reconciler_release_tags_deleted",
                                     "Release tags seen deleted (never unpublished)", registry=r)
 

@@ -7,6 +7,7 @@ No secret value is ever stored: credentials keep a keyed digest of their data.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -19,6 +20,10 @@ import sqlite_utils
 from reconciler.errors import StateError
 
 DEFAULT_STATE = "reconciler.sqlite"
+FILE_MODE = 0o600  # the state names tenants, instances and digests: its owner only
+SIDE_FILES = ("-wal", "-shm", "-journal")
+INTERRUPTED = ("the process ended before this run finished (killed or crashed); "
+               "the next run converges from what it had done")
 
 MIGRATIONS: list[str] = [
     # 1: the platform model
@@ -108,10 +113,12 @@ class Store:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            _private(self.path)
             conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None,
                                    check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
+            _restrict_side_files(self.path)
         except (sqlite3.Error, OSError) as exc:
             raise StateError(f"{self.path}: cannot open the state file: {exc}") from None
         self.conn = conn
@@ -143,8 +150,52 @@ class Store:
         else:
             self.conn.execute("COMMIT")
 
+    def mark_interrupted(self) -> int:
+        """Runs a dead process left unfinished become `interrupted`; how many.
+
+        Call it holding the state lock: no other writer is alive then, so every run
+        without `finished_at` belongs to a process that is gone.
+        """
+        with self.transaction() as c:
+            cur = c.execute("UPDATE runs SET finished_at=?, outcome='interrupted', "
+                            "error=coalesce(error, ?) WHERE finished_at IS NULL",
+                            (now(), INTERRUPTED))
+        return int(cur.rowcount)
+
     def close(self) -> None:
         self.conn.close()
+
+
+def _private(path: Path) -> None:
+    """Create the file 0600 before SQLite does (its -wal and -shm copy this mode);
+    narrow an existing, wider one (a file another user owns stays as it is)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        fd = os.open(path, os.O_RDONLY)  # a reader may not write it; fchmod needs no more
+    try:
+        _narrow(fd)
+    finally:
+        os.close(fd)
+
+
+def _restrict_side_files(path: Path) -> None:
+    for suffix in SIDE_FILES:
+        try:
+            fd = os.open(f"{path}{suffix}", os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            _narrow(fd)
+        finally:
+            os.close(fd)
+
+
+def _narrow(fd: int) -> None:
+    mode = os.fstat(fd).st_mode & 0o777
+    if mode & ~FILE_MODE:
+        with contextlib.suppress(PermissionError):  # not ours: a reader run by another user
+            os.fchmod(fd, mode & FILE_MODE)
 
 
 def _statements(script: str) -> list[str]:

@@ -111,11 +111,12 @@ def test_health_readiness_and_metrics(served: tuple[Daemon, TestClient]) -> None
     assert "reconciler_drift_workflows 0.0" in text
     assert "openapi" in client.get("/openapi.json").text
 
-    # n8n unreachable, then reconciles failing for too long: not ready.
+    # n8n unreachable: not ready. Reconciles failing for too long: reported, still ready
+    # (the daemon can work; tests/daemon/test_hostile_ready.py covers the conditions).
     with TestClient(create_app(context(daemon, "http://127.0.0.1:9"))) as down:
         checks = down.get("/readyz").json()["checks"]
         assert not checks["n8n"]["ok"] and checks["state"]["ok"]
     daemon.health.failing_since = time.time() - 1000
     failing = client.get("/readyz")
-    assert failing.status_code == 503
-    assert not failing.json()["checks"]["reconcile"]["ok"]
+    assert failing.status_code == 200
+    assert failing.json()["conditions"]["reconcile"]["stuck"] is True
