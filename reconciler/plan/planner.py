@@ -34,6 +34,7 @@ from reconciler.plan.steps import (
     Step,
     pending,
 )
+from reconciler.plan.switch import hold_switches
 from reconciler.plan.values import BUILT_IN, value_names
 from reconciler.plan.versions import build_catalog
 from reconciler.plan.workflows import (
@@ -100,6 +101,7 @@ def make_plan(inp: PlanInput) -> Plan:
                                      missing_by_instance.get(d.id, []), cred_ids, found,
                                      problems))
     steps.extend(s for s in cred_steps if isinstance(s, DeleteCredential))
+    steps = hold_switches(steps, wanted.switches)
     if problems:
         raise PlanError(problems)
     return Plan(steps=tuple(steps), state_version=inp.state.version,
