@@ -8,6 +8,7 @@ mappings and the deployment agree with n8n and the next run is a no-op.
 
 from __future__ import annotations
 
+import json
 import shutil
 from typing import Any
 
@@ -97,7 +98,7 @@ def test_deleted_instance_file_re_added_with_new_parameters(platform: Platform) 
         "unarchive_workflow", "put_workflow", "publish_workflow"]
     assert ids_of(platform, "[inbox-triage-carol/") == before
     assert_live_and_recorded(platform, "inbox-triage-carol", published=True)
-    assert platform.instance("inbox-triage-carol")["parameters"]["MAX_EMAILS"] == 60
+    assert json.loads(platform.instance("inbox-triage-carol")["parameters"])["MAX_EMAILS"] == 60
     assert last_deployment(platform, "inbox-triage-carol") == "deployed"
     no_op(platform)
 
