@@ -62,14 +62,15 @@ def squat(platform: Platform, path: str) -> str:
                        "position": [0, 0], "webhookId": str(uuid.uuid4()),
                        "parameters": {"path": path, "httpMethod": "POST"}}]}
     for _ in range(5):  # a loaded machine's n8n may answer 503 to a create: look, retry
-        made = [w for w in platform.client.list_workflows() if w["name"] == body["name"]]
+        made = [str(w["id"]) for w in platform.client.list_workflows()
+                if w["name"] == body["name"]]
+        if not made:
+            with contextlib.suppress(N8nTemporary):
+                made = [str(platform.client.create_workflow(body)["id"])]
         if made:
-            break
-        with contextlib.suppress(N8nTemporary):
-            platform.client.create_workflow(body)
-    assert made, "could not create the hand-made workflow"
-    platform.client.publish_workflow(str(made[0]["id"]))
-    return str(made[0]["id"])
+            platform.client.publish_workflow(made[0])
+            return made[0]
+    raise AssertionError("could not create the hand-made workflow")
 
 
 def unsquat(platform: Platform, n8n_id: str) -> None:
