@@ -20,7 +20,8 @@ from typing import Any
 
 from reconciler.adapters.n8n_client import N8nClient
 from reconciler.adapters.secrets import SecretKey, SecretSource
-from reconciler.errors import ReconcilerError, SecretMissing
+from reconciler.apply.gate import held_back
+from reconciler.errors import N8nBadRequest, ReconcilerError, SecretMissing
 from reconciler.load.stored import template_payload
 from reconciler.model.platform import template_id
 from reconciler.model.repository import UseCase
@@ -44,6 +45,7 @@ from reconciler.plan.steps import (
     SaveInstance,
     SaveProcess,
     Step,
+    UnarchiveWorkflow,
     UnpublishWorkflow,
 )
 from reconciler.render.error_workflow import error_credential
@@ -71,11 +73,13 @@ class StepResult:
 class ApplyResult:
     results: list[StepResult] = field(default_factory=list)
     failed_groups: dict[str, str] = field(default_factory=dict)
+    held_back: dict[str, str] = field(default_factory=dict)  # group -> why it waited
     stopped: bool = False
 
     @property
     def ok(self) -> bool:
-        return not self.failed_groups and not any(r.outcome == "failed" for r in self.results)
+        return not self.failed_groups and not self.held_back \
+            and not any(r.outcome == "failed" for r in self.results)
 
 
 @dataclass
@@ -129,6 +133,10 @@ class Applier:
         return result
 
     def _run(self, step: Step, result: ApplyResult) -> bool:
+        held = held_back(self.store, [step], result.failed_groups, result.held_back)
+        if held is not None:
+            self._record(result, StepResult(step, "skipped", held), now())
+            return False
         started, t0 = now(), time.perf_counter()
         try:
             self._dispatch(step, None)
@@ -140,6 +148,12 @@ class Applier:
 
     def _apply_group(self, steps: list[Step], result: ApplyResult) -> None:
         group = _Group(steps[0].group)
+        held = held_back(self.store, steps, result.failed_groups, result.held_back)
+        if held is not None:  # left exactly as it is: nothing of it runs
+            result.held_back[group.id] = held
+            for step in steps:
+                self._record(result, StepResult(step, "skipped", held), now())
+            return
         save = next((s for s in steps if isinstance(s, SaveInstance)), None)
         if save is not None and save.deploy_template:
             status = "updating" if save.previous_version else "deploying"
@@ -354,6 +368,17 @@ class Applier:
         self.writer.execute("UPDATE workflow_mappings SET archived=1, published_version_id="
                             "NULL WHERE instance_id=? AND workflow_id=?", step.group,
                             step.workflow_id)
+
+    def _do_unarchive_workflow(self, step: UnarchiveWorkflow, _: _Group | None) -> None:
+        if step.live_archived:
+            try:
+                self.client.unarchive_workflow(step.n8n_id)
+            except N8nBadRequest:
+                # 400 "not archived": a retried request that had already landed
+                if self.client.get_workflow(step.n8n_id).get("isArchived"):
+                    raise
+        self.writer.execute("UPDATE workflow_mappings SET archived=0 WHERE instance_id=? AND "
+                            "workflow_id=?", step.group, step.workflow_id)
 
     def _do_delete_stray(self, step: DeleteStray, _: _Group | None) -> None:
         if step.published:

@@ -190,7 +190,8 @@ class Engine:
             result = Applier(self.client, self.store, self.secrets, self.hash_key, inp,
                              run_id, self.stop, self._counting(writer, run_id)).apply(plan)
             outcome = _outcome(plan, result)
-            error = "; ".join([*(f"{g}: {c}" for g, c in result.failed_groups.items()),
+            error = "; ".join([*(f"{g}: {c}" for g, c in [*result.failed_groups.items(),
+                                                           *result.held_back.items()]),
                                *held_lines(plan)]) or None
         except PlanError as exc:
             outcome, error = "failed", "; ".join(str(p) for p in exc.problems)
@@ -257,6 +258,7 @@ def _summary(plan: Plan | None, result: ApplyResult | None, seconds: float) -> d
                                for k, i, ps in plan.held]
     if result is not None:
         summary["failed"] = result.failed_groups
+        summary["held_back"] = result.held_back
         summary["outcomes"] = {o: sum(1 for r in result.results if r.outcome == o)
                                for o in ("applied", "failed", "skipped")}
     return summary

@@ -37,6 +37,8 @@ class InstancePlan:
     desired: list[Desired]
     steps: list[Step]
     problems: list[Problem]
+    # use case -> (owner environment going live, the one going down once it is)
+    switches: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def desired_instances(inp: PlanInput, cat: Catalog) -> InstancePlan:
@@ -108,25 +110,29 @@ def _owner_envs(inp: PlanInput, cat: Catalog, uc: UseCase, out: InstancePlan) ->
     dev_id, prod_id = owner_instance_id(uc.slug, "dev"), owner_instance_id(uc.slug, "prod")
     process = inp.state.processes.get(uc.slug)
     active_env = process.active_env if process else "dev"
-    dev_rec = inp.state.instances.get(dev_id)
-    if dev_rec is None or dev_rec.version != uc.version:
+    if not _deployed(inp, dev_id, uc.version):
         active_env = "dev"  # a (new) dev deploy makes dev the active environment
     newest = cat.newest_published(uc.slug)
-    prod_rec = inp.state.instances.get(prod_id)
-    if newest is not None and (prod_rec is None or prod_rec.version != newest):
+    if newest is not None and not _deployed(inp, prod_id, newest):
         active_env = "prod"  # a publication switches to prod
     both = inp.defaults.both_environments_active
     params = _with_defaults(uc, owner.parameters)
     common: dict[str, Any] = {"use_case": uc.slug, "owner_user": user, "owner_org": owner.org,
                               "automatic": True, "pinned": False, "archived": False,
                               "parameters": params}
-    out.desired.append(Desired(id=dev_id, environment="dev", version=uc.version,
-                               active=both or active_env == "dev",
-                               template=cat.template(uc.slug, uc.version), **common))
+    envs = [Desired(id=dev_id, environment="dev", version=uc.version,
+                    active=both or active_env == "dev",
+                    template=cat.template(uc.slug, uc.version), **common)]
     if newest is not None:
-        out.desired.append(Desired(id=prod_id, environment="prod", version=newest,
-                                   active=both or active_env == "prod",
-                                   template=cat.template(uc.slug, newest), **common))
+        envs.append(Desired(id=prod_id, environment="prod", version=newest,
+                            active=both or active_env == "prod",
+                            template=cat.template(uc.slug, newest), **common))
+    if not both and process is not None and process.active_env != active_env:
+        # The side going live is planned first; the other goes down only once it is.
+        incoming, outgoing = (prod_id, dev_id) if active_env == "prod" else (dev_id, prod_id)
+        out.switches[uc.slug] = (incoming, outgoing)
+        envs.sort(key=lambda d: d.id != incoming)
+    out.desired.extend(envs)
     record = {"use_case": uc.slug, "title": uc.config.process.title,
               "type": uc.config.process.type.value,
               "visibility": uc.config.process.visibility.model_dump(mode="json"),
@@ -134,6 +140,12 @@ def _owner_envs(inp: PlanInput, cat: Catalog, uc: UseCase, out: InstancePlan) ->
               "removed": 0}
     if process is None or process.active_env != active_env or process.removed:
         out.steps.append(SaveProcess(use_case=uc.slug, record=record))
+
+
+def _deployed(inp: PlanInput, instance_id: str, version: str) -> bool:
+    """It runs this version: a failed first deploy of it does not count (tried again)."""
+    rec = inp.state.instances.get(instance_id)
+    return rec is not None and rec.version == version and rec.state != "deploy_failed"
 
 
 def _removed(inp: PlanInput, out: InstancePlan) -> None:

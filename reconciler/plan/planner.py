@@ -35,6 +35,7 @@ from reconciler.plan.steps import (
     Step,
     pending,
 )
+from reconciler.plan.switch import hold_switches
 from reconciler.plan.values import BUILT_IN, value_names
 from reconciler.plan.versions import build_catalog
 from reconciler.plan.webhooks import webhook_problems
@@ -131,7 +132,7 @@ def _plan_steps(inp: PlanInput) -> tuple[list[Step], list[tuple[Problem, Unit | 
                                      problems))
         found += [(p, (INSTANCE, d.id)) for p in problems]
     steps.extend(s for s in cred_steps if isinstance(s, DeleteCredential))
-    return steps, found
+    return hold_switches(steps, wanted.switches), found
 
 
 def held_credentials(inp: PlanInput) -> set[str]:

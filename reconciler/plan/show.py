@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 from reconciler.plan.planner import Plan
+from reconciler.plan.steps import Step
 
 MARKDOWN_LIMIT = 64_000  # GitHub refuses comments above 65,536 characters
 
@@ -30,6 +31,11 @@ def _held(plan: Plan) -> list[str]:
     return lines
 
 
+def _line(step: Step) -> str:
+    wait = f" (once {step.after_group} is live)" if step.after_group else ""
+    return step.summary() + wait
+
+
 def plan_text(plan: Plan) -> str:
     held = _held(plan)
     tail = ["", f"Held back ({len(plan.held)}): nothing of these is planned, what is live "
@@ -38,7 +44,7 @@ def plan_text(plan: Plan) -> str:
         return "\n".join(["No changes: n8n and the state match the repository.", *tail])
     lines = [f"Plan: {plan.changes} step(s), {plan.n8n_writes} n8n write step(s)"]
     for step in plan.steps:
-        lines.append(f"  + {step.summary()}")
+        lines.append(f"  + {_line(step)}")
         for diff in getattr(step, "diff", []) or []:
             lines.append(f"      ~ {diff}")
     return "\n".join(lines + tail)
@@ -60,7 +66,7 @@ def plan_markdown(plan: Plan, title: str = "n8n-reconciler plan") -> str:
         return f"### {title}\n\nNo changes.\n" + _held_markdown(plan)
     by_group: dict[str, list[str]] = {}
     for step in plan.steps:
-        by_group.setdefault(step.group or "platform", []).append(step.summary())
+        by_group.setdefault(step.group or "platform", []).append(_line(step))
     kinds = Counter(step.kind for step in plan.steps)
     head = [f"### {title}", "",
             f"**{plan.changes}** step(s), **{plan.n8n_writes}** n8n write step(s)"

@@ -2,7 +2,10 @@
 
 Steps of one instance share a `group`; the applier treats a group as one unit
 (all-or-nothing from the user's side) and goes on with the other groups when one
-fails. Values that only exist after an earlier step ran (the n8n id of a workflow
+fails. A step with `after_group` waits on another group: it is held back (skipped,
+with the reason) unless that group succeeded and its instance is live; the owner's
+dev/prod switch uses it so one side goes down only once the other is up. Values
+that only exist after an earlier step ran (the n8n id of a workflow
 or credential created in this run) are written as `pending(...)` strings and
 resolved by the applier.
 """
@@ -25,6 +28,7 @@ class Step:
     kind: ClassVar[str] = "step"
     writes_n8n: ClassVar[bool] = False
     group: str = ""
+    after_group: str = ""  # held back unless this group succeeded and its instance is live
 
     def target(self) -> str:
         return self.group
@@ -222,6 +226,23 @@ class ArchiveWorkflow(Step):
 
     def summary(self) -> str:
         return f"{'delete' if self.delete else 'archive'} workflow {self.target()}"
+
+
+@dataclass(frozen=True)
+class UnarchiveWorkflow(Step):
+    """Bring back an archived workflow we own: n8n refuses to update or publish it."""
+
+    kind: ClassVar[str] = "unarchive_workflow"
+    writes_n8n: ClassVar[bool] = True
+    workflow_id: str = ""
+    n8n_id: str = ""
+    live_archived: bool = True  # False: only our record still says archived
+
+    def target(self) -> str:
+        return f"{self.group}/{self.workflow_id}"
+
+    def summary(self) -> str:
+        return f"unarchive workflow {self.target()} (n8n {self.n8n_id}, instance restored)"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from reconciler.plan.steps import (
     PutWorkflow,
     ReportDrift,
     Step,
+    UnarchiveWorkflow,
     UnpublishWorkflow,
     pending,
 )
@@ -105,6 +106,7 @@ def plan_workflows(ctx: InstanceContext) -> None:
     unpublish: list[UnpublishWorkflow] = []
     for wf in order:
         n8n_id = _identify(ctx, wf.spec.id)
+        _unarchive(ctx, wf.spec.id, n8n_id)
         ids[wf.spec.id] = n8n_id or pending("wf", f"{ctx.instance_id}/{wf.spec.id}")
         body = _render(ctx, wf, ids)
         if body is None:
@@ -142,6 +144,18 @@ def _identify(ctx: InstanceContext, workflow_id: str) -> str | None:
             ctx.steps.append(DeleteStray(group=ctx.instance_id, n8n_id=extra.id,
                                          name=extra.name, published=extra.published))
     return chosen
+
+
+def _unarchive(ctx: InstanceContext, workflow_id: str, n8n_id: str | None) -> None:
+    """A workflow archived earlier whose instance is back: n8n updates or publishes it
+    only once unarchived (else 400 "Cannot update an archived workflow")."""
+    live = ctx.live.get(n8n_id) if n8n_id else None
+    mapping = ctx.mappings.get(workflow_id)
+    if live is None or not (live.archived or (mapping is not None and mapping.archived)):
+        return
+    ctx.steps.append(UnarchiveWorkflow(group=ctx.instance_id, workflow_id=workflow_id,
+                                       n8n_id=live.id, live_archived=live.archived))
+    ctx.changed = True
 
 
 def _render(ctx: InstanceContext, wf: WorkflowFile, ids: dict[str, str]) -> dict[str, Any] | None:
@@ -192,8 +206,9 @@ def _compare(ctx: InstanceContext, wf: WorkflowFile, n8n_id: str | None,
 
 def plan_archive(ctx: InstanceContext, delete: bool) -> None:
     for wid, mapping in sorted(ctx.mappings.items()):
-        if mapping.archived or mapping.n8n_id not in ctx.live:
-            continue
+        live = ctx.live.get(mapping.n8n_id)
+        if live is None or (mapping.archived and live.archived):
+            continue  # gone, or archived already (a hand-unarchived one is archived again)
         ctx.steps.append(ArchiveWorkflow(group=ctx.instance_id, workflow_id=wid,
                                          n8n_id=mapping.n8n_id, delete=delete))
         ctx.changed = True
