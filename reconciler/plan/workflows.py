@@ -129,7 +129,8 @@ def plan_workflows(ctx: InstanceContext) -> None:
         if made != every:
             later.append(_callers_put(ctx, wf, n8n_id, body, every))
         live = ctx.live.get(n8n_id) if n8n_id else None
-        if ctx.active and (put is not None or live is None or not live.published
+        content_changed = put is not None and not _settings_only(ctx, live, body)
+        if ctx.active and (content_changed or live is None or not live.published
                            or live.active_version_id != live.version_id):
             publish.append(PublishWorkflow(group=ctx.instance_id, workflow_id=wf.spec.id,
                                            n8n_id=n8n_id if put is None or put.n8n_id else None))
@@ -141,6 +142,16 @@ def plan_workflows(ctx: InstanceContext) -> None:
     ctx.steps.extend(reversed(unpublish))  # callers before the sub-workflows they call
     if publish or unpublish or later:
         ctx.changed = True
+
+
+def _settings_only(ctx: InstanceContext, live: LiveWorkflow | None,
+                   body: dict[str, Any]) -> bool:
+    """Only `settings` differ: n8n re-activates a published workflow with new settings
+    itself when its draft is saved, so no publish is needed."""
+    if live is None:
+        return False
+    desired = normalize_for_compare(body, ignore_positions=ctx.ignore_positions)
+    return all(live.normalized.get(k) == v for k, v in desired.items() if k != "settings")
 
 
 def callers_of(uc: UseCase) -> dict[str, list[str]]:
