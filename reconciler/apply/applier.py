@@ -49,9 +49,13 @@ from reconciler.plan.steps import (
     UnpublishWorkflow,
 )
 from reconciler.render.error_workflow import error_credential
-from reconciler.render.normalize import content_hash
+from reconciler.render.normalize import content_hash, normalize_for_compare
 from reconciler.store.db import Store, now
 from reconciler.store.state import StateWriter
+
+
+class RevertNotKept(ReconcilerError):
+    """A drift revert was written, but reading the workflow back shows the drift."""
 
 
 class GroupFailed(Exception):
@@ -316,9 +320,11 @@ class Applier:
             self.client.set_workflow_tags(n8n_id, [self._managed_tag()])
             version_id = created.get("versionId")
         else:
-            n8n_id = step.n8n_id
+            n8n_id = str(self._resolve(step.n8n_id))  # pending: made earlier in this run
             updated = self.client.update_workflow(n8n_id, body, publish_if_active=False)
             version_id = updated.get("versionId")
+            if step.reason == "drift":
+                self._check_reverted(n8n_id, body)
         self.wf_ids[f"{step.group}/{step.workflow_id}"] = n8n_id
         self.writer.upsert("workflow_mappings", {
             "instance_id": step.group, "workflow_id": step.workflow_id, "n8n_id": n8n_id,
@@ -327,6 +333,17 @@ class Applier:
             "version_id": version_id,
             "deployment_id": group.deployment_id if group else None, "archived": 0},
             ("instance_id", "workflow_id"))
+
+    def _check_reverted(self, n8n_id: str, body: dict[str, Any]) -> None:
+        """One GET: a drift revert that n8n did not keep is a failure, not "applied"."""
+        positions = self.inp.defaults.ignore_positions
+        back = normalize_for_compare(self.client.get_workflow(n8n_id),
+                                     ignore_positions=positions)
+        sent = normalize_for_compare(body, ignore_positions=positions)
+        if back != sent:
+            diff = sorted(k for k, v in sent.items() if back.get(k) != v)
+            raise RevertNotKept(f"n8n kept the drifted content of workflow {n8n_id} after "
+                                f"the revert (differs in: {', '.join(diff)})")
 
     def _do_adopt_workflow(self, step: AdoptWorkflow, _: _Group | None) -> None:
         if step.tag:

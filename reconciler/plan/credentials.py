@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
+from reconciler.errors import Problem
 from reconciler.model.repository import WorkflowFile
 from reconciler.plan.steps import CreateCredential, DeleteCredential, RotateCredential, Step
-from reconciler.render.context import CredentialRef
+from reconciler.render.context import CredentialRef, RenderContext
 from reconciler.render.requirements import credential_needs
 
 SYSTEM_OWNER = "platform"
@@ -98,3 +100,33 @@ def credential_steps(needed: dict[str, CredentialUse], recorded: dict[str, tuple
         if key not in needed and key not in keep:
             steps.append(DeleteCredential(key=key, n8n_id=n8n_id))
     return steps
+
+
+def foreign_credentials(path: str, body: dict[str, Any], base: RenderContext) -> list[Problem]:
+    """Every credential a rendered workflow names must be one resolved for its instance.
+
+    `base.credentials` holds only the credentials of the owner scopes this instance is
+    entitled to (its user or org, itself, the platform). Anything else, a literal id
+    of another tenant's credential or a reference without an id (n8n would look it up
+    by name and type among all credentials of the API key's user), is refused.
+    """
+    allowed = {ref.id for ref in base.credentials.values()}
+    problems: list[Problem] = []
+    nodes = body.get("nodes")
+    for index, node in enumerate(nodes if isinstance(nodes, list) else []):
+        creds = node.get("credentials") if isinstance(node, dict) else None
+        if not isinstance(creds, dict):
+            continue
+        name = node.get("name") if isinstance(node.get("name"), str) else f"#{index}"
+        for ctype, ref in creds.items():
+            cred_id = ref.get("id") if isinstance(ref, dict) else None
+            if isinstance(cred_id, str) and cred_id in allowed:
+                continue
+            what = f"id {cred_id!r}" if cred_id is not None else "no id"
+            problems.append(Problem(
+                path, f"node {name!r}: credential {ctype} has {what}, which is not one of "
+                f"instance {base.instance_uid}'s own credentials",
+                field=f"nodes[{index}].credentials.{ctype}.id", rule="ISOLATION-CREDENTIAL",
+                hint="reference credentials only through USERCRED/ORGCRED/INSTCRED/"
+                     "FLEXCRED/SYSCREDS placeholders"))
+    return problems

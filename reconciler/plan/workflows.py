@@ -10,8 +10,11 @@ from deepdiff import DeepDiff
 from reconciler.errors import Problem, RenderError
 from reconciler.model.platform import MappingRec
 from reconciler.model.repository import UseCase, WorkflowFile
+from reconciler.plan.credentials import foreign_credentials
 from reconciler.plan.inputs import LiveWorkflow
+from reconciler.plan.org_errors import USE_CASE as ORG_ERRORS
 from reconciler.plan.steps import (
+    PENDING,
     AdoptWorkflow,
     ArchiveWorkflow,
     DeleteStray,
@@ -27,6 +30,12 @@ from reconciler.render.context import CredentialRef, RenderContext
 from reconciler.render.normalize import content_hash, normalize_for_compare
 from reconciler.render.render import render_workflow
 from reconciler.render.requirements import subworkflow_refs
+from reconciler.render.settings import (
+    CALLER_POLICY,
+    SAME_OWNER,
+    for_create,
+    workflow_settings,
+)
 
 
 def workflow_name(spec_name: str, instance_id: str, workflow_id: str) -> str:
@@ -101,29 +110,91 @@ def plan_workflows(ctx: InstanceContext) -> None:
     if cycle:
         ctx.problems.append(cycle)
         return
-    ids: dict[str, str] = {}
+    known = {wf.spec.id: _identify(ctx, wf.spec.id) for wf in order}
+    ids = {wid: n8n_id or pending("wf", f"{ctx.instance_id}/{wid}")
+           for wid, n8n_id in known.items()}
+    callers = callers_of(ctx.use_case)
+    later: list[PutWorkflow] = []
     publish: list[PublishWorkflow] = []
     unpublish: list[UnpublishWorkflow] = []
     for wf in order:
-        n8n_id = _identify(ctx, wf.spec.id)
+        n8n_id = known[wf.spec.id]
         _unarchive(ctx, wf.spec.id, n8n_id)
-        ids[wf.spec.id] = n8n_id or pending("wf", f"{ctx.instance_id}/{wf.spec.id}")
-        body = _render(ctx, wf, ids)
+        every = [ids[c] for c in callers[wf.spec.id]]
+        made = [i for i in every if PENDING not in i]  # callers that exist in n8n already
+        body = _render(ctx, wf, ids, made)
         if body is None:
             continue
+        ctx.problems.extend(foreign_credentials(wf.path, body, ctx.base))
+        ctx.problems.extend(_foreign_error_workflow(ctx, wf, body, ids))
         put = _compare(ctx, wf, n8n_id, body)
+        if made != every:
+            later.append(_callers_put(ctx, wf, n8n_id, body, every))
         live = ctx.live.get(n8n_id) if n8n_id else None
-        if ctx.active and (put is not None or live is None or not live.published
+        content_changed = put is not None and not _settings_only(ctx, live, body)
+        if ctx.active and (content_changed or live is None or not live.published
                            or live.active_version_id != live.version_id):
             publish.append(PublishWorkflow(group=ctx.instance_id, workflow_id=wf.spec.id,
                                            n8n_id=n8n_id if put is None or put.n8n_id else None))
         if not ctx.active and live is not None and live.published:
             unpublish.append(UnpublishWorkflow(group=ctx.instance_id, workflow_id=wf.spec.id,
                                                n8n_id=live.id, reason="instance inactive"))
+    ctx.steps.extend(later)  # callees learn their new callers' ids before any publish
     ctx.steps.extend(publish)
     ctx.steps.extend(reversed(unpublish))  # callers before the sub-workflows they call
-    if publish or unpublish:
+    if publish or unpublish or later:
         ctx.changed = True
+
+
+def _settings_only(ctx: InstanceContext, live: LiveWorkflow | None,
+                   body: dict[str, Any]) -> bool:
+    """Only `settings` differ: n8n re-activates a published workflow with new settings
+    itself when its draft is saved, so no publish is needed."""
+    if live is None:
+        return False
+    desired = normalize_for_compare(body, ignore_positions=ctx.ignore_positions)
+    return all(live.normalized.get(k) == v for k, v in desired.items() if k != "settings")
+
+
+def callers_of(uc: UseCase) -> dict[str, list[str]]:
+    """Template id -> the workflows of the same use case that reference it (SUBWKFL)."""
+    own = {wf.spec.id for wf in uc.workflows}
+    found: dict[str, list[str]] = {wid: [] for wid in own}
+    for wf in sorted(uc.workflows, key=lambda w: w.spec.id):
+        for ref in sorted((subworkflow_refs(wf) & own) - {wf.spec.id}):
+            found[ref].append(wf.spec.id)
+    return found
+
+
+def _foreign_error_workflow(ctx: InstanceContext, wf: WorkflowFile, body: dict[str, Any],
+                            ids: dict[str, str]) -> list[Problem]:
+    """`errorWorkflow` may name the org's error workflow or one of this instance's own."""
+    value = body["settings"].get("errorWorkflow")
+    own = {"", ctx.base.org_secrets.get("ERROR_WORKFLOW_ID", ""), *ids.values()}
+    if not isinstance(value, str) or value in own:
+        return []
+    return [Problem(wf.path, f"settings.errorWorkflow {value!r} is neither the "
+                    f"organization's error workflow nor a workflow of instance "
+                    f"{ctx.instance_id}", field="settings.errorWorkflow",
+                    rule="ISOLATION-ERROR-WORKFLOW")]
+
+
+def _callers_put(ctx: InstanceContext, wf: WorkflowFile, n8n_id: str | None,
+                 body: dict[str, Any], caller_ids: list[str]) -> PutWorkflow:
+    """The second write of a callee whose callers are created in this run.
+
+    A caller can only be created once its callee's id is known, and the callee's
+    `callerIds` needs the caller's id: the callee is written first with the callers
+    that exist, the callers next, then this; publishing comes after all of them.
+    A run killed in between converges: the next one finds every caller by name.
+    """
+    settings = dict(body["settings"])
+    settings["callerIds"] = ",".join(caller_ids)
+    final = {**body, "settings": settings}
+    target = n8n_id or pending("wf", f"{ctx.instance_id}/{wf.spec.id}")
+    return PutWorkflow(group=ctx.instance_id, workflow_id=wf.spec.id, n8n_id=target,
+                       body=final, content_hash=content_hash(
+                           final, ignore_positions=ctx.ignore_positions), reason="callers")
 
 
 def _identify(ctx: InstanceContext, workflow_id: str) -> str | None:
@@ -158,7 +229,8 @@ def _unarchive(ctx: InstanceContext, workflow_id: str, n8n_id: str | None) -> No
     ctx.changed = True
 
 
-def _render(ctx: InstanceContext, wf: WorkflowFile, ids: dict[str, str]) -> dict[str, Any] | None:
+def _render(ctx: InstanceContext, wf: WorkflowFile, ids: dict[str, str],
+            caller_ids: list[str]) -> dict[str, Any] | None:
     render_ctx = RenderContext(
         process_id=ctx.base.process_id, namespace=ctx.base.namespace,
         instance_uid=ctx.base.instance_uid, user_id=ctx.base.user_id,
@@ -171,9 +243,11 @@ def _render(ctx: InstanceContext, wf: WorkflowFile, ids: dict[str, str]) -> dict
         ctx.problems.extend(getattr(exc, "problems", None) or [Problem(wf.path, str(exc))])
         return None
     body["name"] = workflow_name(wf.spec.name, ctx.instance_id, wf.spec.id)
-    settings = body.get("settings")
-    if isinstance(settings, dict) and settings.get("errorWorkflow") == "":
-        del settings["errorWorkflow"]  # no org error workflow deployed (yet)
+    # The built-in org error workflow is "called" by every workflow of its org, and n8n
+    # checks error workflows against the caller policy too.
+    policy = SAME_OWNER if ctx.use_case.slug == ORG_ERRORS else CALLER_POLICY
+    body["settings"] = workflow_settings(body.get("settings"), caller_ids=caller_ids,
+                                         caller_policy=policy)
     return body
 
 
@@ -185,7 +259,8 @@ def _compare(ctx: InstanceContext, wf: WorkflowFile, n8n_id: str | None,
     group, wid = ctx.instance_id, wf.spec.id
     if live is None:
         reason = "recreate" if mapping is not None else "new"
-        put = PutWorkflow(group=group, workflow_id=wid, n8n_id=None, body=body,
+        created = {**body, "settings": for_create(body["settings"])}
+        put = PutWorkflow(group=group, workflow_id=wid, n8n_id=None, body=created,
                           content_hash=desired_hash, reason=reason)
     elif live.content_hash == desired_hash:
         return None

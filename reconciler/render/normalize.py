@@ -4,8 +4,9 @@ The same function is applied to the rendered workflow we send and to the workflo
 n8n returns (`GET /workflows/{id}`); equal hashes mean "no change". What n8n does
 to a workflow on create, update and publish was checked against n8n 2.41.1:
 
-- it keeps `name`, `connections`, `settings` and every node key exactly as sent,
-  adding no parameter or settings defaults;
+- it keeps `name`, `connections` and every node key exactly as sent, adding no
+  parameter defaults; `settings` are merged into the stored ones and n8n's
+  stand-ins for "default" are dropped on update (see `render/settings.py`);
 - it adds a random node `id` to every node sent without one, and a random
   `webhookId` to webhook-style nodes sent without one;
 - it replaces each credential's `name` with the stored credential's name (and,
@@ -29,7 +30,10 @@ Decisions, so that a round trip with no change hashes the same:
   and the id is what a node actually uses.
 - `position` is dropped when `ignore_positions` (the platform default): moving a
   node in the editor is not drift.
-- `settings` keeps only the keys n8n's public API accepts; values as they are.
+- `settings` are compared as n8n behaves with them (`render/settings.py`): every
+  managed key, an absent key or one of n8n's stand-ins (`"DEFAULT"`, timeout -1)
+  as its default value, and the keys n8n ignores on write left out. So the body we
+  send, which spells every key, hashes like the workflow n8n gives back.
 - Numbers are canonicalised the way n8n stores them (integral floats become ints,
   integers beyond 2**53 are rounded as a double) before hashing.
 
@@ -45,7 +49,7 @@ import json
 import math
 from typing import Any
 
-from reconciler.model.n8n_api import ALLOWED_SETTINGS
+from reconciler.render.settings import compared_settings
 
 OWNED_KEYS = ("name", "nodes", "connections", "settings")
 
@@ -64,9 +68,7 @@ def normalize_for_compare(workflow: dict[str, Any], *,
         if isinstance(nodes_in, list) else []
     # Stable on unnamed nodes too: ties are broken by the canonical text.
     nodes.sort(key=lambda n: (str(n.get("name", "")), _canonical(n)))
-    settings_in = workflow.get("settings")
-    settings = {k: v for k, v in settings_in.items() if k in ALLOWED_SETTINGS} \
-        if isinstance(settings_in, dict) else {}
+    settings = compared_settings(workflow.get("settings"))
     connections = workflow.get("connections")
     normal: dict[str, Any] = _numbers({
         "name": workflow.get("name"),

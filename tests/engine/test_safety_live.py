@@ -11,6 +11,7 @@ import pytest
 
 from reconciler.adapters.n8n_client import N8nClient
 from reconciler.errors import N8nBadRequest
+from reconciler.plan.workflows import parse_workflow_name
 from tests.engine.conftest import Platform, wipe
 
 pytestmark = pytest.mark.n8n
@@ -62,10 +63,27 @@ def small_repo(platform: Platform) -> None:
     platform.publications.add(("lead-enrichment", "1.2.0"))
 
 
+# lead enrichment: which workflow calls which (SUBWKFL)
+CALLER = {"summarize": "score-lead", "score-lead": "main", "main": None}
+
+
+def own_callers_only(live: list[dict[str, Any]]) -> None:
+    """Each workflow may be called by exactly its caller of the same instance."""
+    by_key = {parse_workflow_name(str(w["name"])): w for w in live}
+    for key, wf in by_key.items():
+        assert key is not None
+        caller = CALLER[key[1]]
+        expected = str(by_key[(key[0], caller)]["id"]) if caller else ""
+        assert wf["settings"]["callerPolicy"] == "workflowsFromAList", key
+        assert wf["settings"]["callerIds"] == expected, key
+
+
 def converged(platform: Platform) -> None:
-    names = [str(w["name"]) for w in platform.client.list_workflows()]
+    live = platform.client.list_workflows()
+    names = [str(w["name"]) for w in live]
     assert len(names) == len(set(names)), Counter(names).most_common(3)
     assert len(names) == 9  # 3 workflows x (owner dev, owner prod, globex)
+    own_callers_only(live)
     creds = [str(c["name"]) for c in platform.client.list_credentials()]
     assert len(creds) == len(set(creds)) == 2
     again = platform.reconcile()

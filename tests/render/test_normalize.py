@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from reconciler.render import content_hash, normalize_for_compare
+from reconciler.render.settings import compared_settings
 
 SENT: dict[str, Any] = {
     "name": "probe",
@@ -116,7 +117,7 @@ def test_hash_is_hex_sha256_and_tolerates_missing_fields() -> None:
     digest = content_hash({})
     assert len(digest) == 64 and int(digest, 16) >= 0
     assert normalize_for_compare({}) == {"name": None, "nodes": [], "connections": {},
-                                         "settings": {}}
+                                         "settings": compared_settings({})}
 
 
 @pytest.mark.n8n

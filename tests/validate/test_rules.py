@@ -67,6 +67,9 @@ def _database(c: dict[str, Any]) -> None:
 
 # rule id -> a mutation of example-repo that breaks exactly that rule (maybe others too)
 CASES: dict[str, Mutation] = {
+    # isolation
+    "ISOLATION-CALLER-SETTINGS": workflow(TRIAGE_WF, lambda c: c["settings"].update(
+        callerIds="4xQ1aB,9Zt2cD")),
     # graph
     "GRAPH-DUPLICATE-NAME": workflow(TRIAGE_WF, lambda c: c["nodes"][2].update(
         name="Find unread")),

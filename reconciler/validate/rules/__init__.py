@@ -6,6 +6,7 @@ from reconciler.validate.rules import (
     folder,
     graph,
     history,
+    isolation,
     platform,
     refs,
     tenancy,
@@ -21,4 +22,5 @@ from reconciler.validate.rules.registry import (
 )
 
 __all__ = ["LOAD", "REGISTRY", "FixContext", "Layer", "Lint", "Options", "Rule",
-           "calls", "content", "folder", "graph", "history", "platform", "refs", "tenancy"]
+           "calls", "content", "folder", "graph", "history", "isolation", "platform", "refs",
+           "tenancy"]
