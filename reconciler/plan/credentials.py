@@ -126,7 +126,7 @@ def foreign_credentials(path: str, body: dict[str, Any], base: RenderContext) ->
             problems.append(Problem(
                 path, f"node {name!r}: credential {ctype} has {what}, which is not one of "
                 f"instance {base.instance_uid}'s own credentials",
-                field=f"nodes[{index}].credentials.{ctype}.id", rule="ISOLATION-CREDENTIAL",
+                field=f"nodes[{index}].credentials.{ctype}.id", rule="CRED-HARDCODED",
                 hint="reference credentials only through USERCRED/ORGCRED/INSTCRED/"
                      "FLEXCRED/SYSCREDS placeholders"))
     return problems

@@ -176,7 +176,7 @@ def _foreign_error_workflow(ctx: InstanceContext, wf: WorkflowFile, body: dict[s
     return [Problem(wf.path, f"settings.errorWorkflow {value!r} is neither the "
                     f"organization's error workflow nor a workflow of instance "
                     f"{ctx.instance_id}", field="settings.errorWorkflow",
-                    rule="ISOLATION-ERROR-WORKFLOW")]
+                    rule="PLATFORM-ERROR-WORKFLOW")]
 
 
 def _callers_put(ctx: InstanceContext, wf: WorkflowFile, n8n_id: str | None,

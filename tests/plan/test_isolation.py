@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.errors import PlanError
-from reconciler.load.repository import load
+from reconciler.load.repository import load, load_partial
 from reconciler.load.source import FolderSource
 from reconciler.model.platform import PlatformState
 from reconciler.plan.credentials import foreign_credentials
@@ -33,7 +32,7 @@ def repo(tmp_path: Path) -> Path:
 
 
 def plan_for(repo: Path) -> Plan:
-    inp = PlanInput(declared=load(FolderSource(repo)), state=PlatformState(version=0),
+    inp = PlanInput(declared=load_partial(FolderSource(repo)), state=PlatformState(version=0),
                     observed=Observed(workflows={}),
                     secrets={"org.acme.anthropic": "d1", "system.platform.anthropic": "d2"},
                     n8n_base_url="http://127.0.0.1:5678")
@@ -92,12 +91,11 @@ def test_a_literal_credential_id_is_a_plan_problem_naming_file_and_node(repo: Pa
         node["credentials"][ctype] = {"id": "CredOfGlobex42", "name": "theirs"}
 
     change(repo, f"{LEAD}/summarize.json", smuggle)
-    with pytest.raises(PlanError) as caught:
-        plan_for(repo)
-    problems = [p for p in caught.value.problems if p.rule == "ISOLATION-CREDENTIAL"]
+    # validate's CRED-HARDCODED refuses it first: the use case is held, nothing planned
+    held = {ident: ps for _, ident, ps in plan_for(repo).held}
+    problems = [p for p in held["lead-enrichment"] if p.rule == "CRED-HARDCODED"]
     assert problems and all(p.file.endswith("lead-enrichment/workflows/summarize.json")
                             for p in problems)
-    assert "'CredOfGlobex42'" in problems[0].message and "node '" in problems[0].message
 
 
 def test_a_foreign_error_workflow_is_a_plan_problem(repo: Path) -> None:
@@ -105,8 +103,8 @@ def test_a_foreign_error_workflow_is_a_plan_problem(repo: Path) -> None:
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace('"{{ORGSECRET_ERROR_WORKFLOW_ID_TERCESORG}}"', '"OtherOrgs1"'),
                     encoding="utf-8")
-    with pytest.raises(PlanError, match="is neither the organization"):
-        plan_for(repo)
+    held = {ident: ps for _, ident, ps in plan_for(repo).held}
+    assert any(p.rule == "PLATFORM-ERROR-WORKFLOW" for p in held["lead-enrichment"])
 
 
 def _ctx(**refs: str) -> RenderContext:
@@ -127,7 +125,7 @@ def test_foreign_credentials_accepts_only_the_instance_s_own_ids() -> None:
     bad = foreign_credentials("wf.json", _body({"id": "bobs"}, {"name": "by name only"},
                                                "not a ref"), ctx)
     assert [(p.field, p.rule) for p in bad] == [
-        (f"nodes[{i}].credentials.gmailOAuth2.id", "ISOLATION-CREDENTIAL") for i in range(3)]
+        (f"nodes[{i}].credentials.gmailOAuth2.id", "CRED-HARDCODED") for i in range(3)]
     assert "node 'n0'" in bad[0].message and "'bobs'" in bad[0].message
     assert "no id" in bad[1].message
     assert all(PENDING not in p.message for p in bad)
