@@ -74,13 +74,13 @@ def test_a_broken_use_case_holds_only_itself(platform: Platform) -> None:
     # the other use cases go on: a change to inbox-triage applies in the same run
     platform.edit_text("use-cases/inbox-triage/workflows/triage.json",
                        '"name": "Inbox triage"', '"name": "Inbox triage v2"')
-    platform.bump("inbox-triage", "1.0.1")
+    platform.bump("inbox-triage", "2.1.1")
     out = platform.reconcile()
     assert out.outcome == "held" and _held(out) == {"daily-digest"} and out.writes > 0
     after = platform.live()
     digest = [n for n in live if n.startswith("Daily digest")]
     assert digest and all(after[n]["versionId"] == live[n]["versionId"] for n in digest)
-    assert platform.instance("inbox-triage.owner-dev")["version"] == "1.0.1"
+    assert platform.instance("inbox-triage.owner-dev")["version"] == "2.1.1"
     # the fix releases it
     platform.edit_json("use-cases/daily-digest/workflows/digest.json",
                        lambda d: d["nodes"][1].__setitem__("name", "Collect highlights"))
