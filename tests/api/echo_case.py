@@ -85,7 +85,7 @@ def tick_flow() -> dict[str, Any]:
     link = {"main": [[{"node": boom["name"], "type": "main", "index": 0}]]}
     return {"name": "Tick", "nodes": [schedule, manual, boom],
             "connections": {schedule["name"]: link, manual["name"]: link},
-            "settings": SETTINGS}
+            "settings": {**SETTINGS, "timezone": "UTC"}}  # the trigger's declared timezone
 
 
 def write(repo: Path) -> None:

@@ -41,7 +41,7 @@ def pr_branch(platform: Platform, git: Git, make_daemon: Callable[..., Daemon]) 
     assert tick is not None and tick.outcome == "applied"
     git.branch("pr")
     git.checkout("pr")
-    platform.edit_text(TRIAGE, '"name": "Sort by urgency"', '"name": "Sort by urgency (v2)"')
+    platform.edit_text(TRIAGE, '"Sort by urgency"', '"Sort by urgency (v2)"')  # node and links
     platform.bump("inbox-triage", "2.2.0")
     git.commit("inbox-triage 2.2.0")
     return git

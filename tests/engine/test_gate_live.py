@@ -73,7 +73,8 @@ def test_a_broken_use_case_holds_only_itself(platform: Platform) -> None:
     assert (state_digest(platform.store), n8n_digest(platform.client)) == before
     # the other use cases go on: a change to inbox-triage applies in the same run
     platform.edit_text("use-cases/inbox-triage/workflows/triage.json",
-                       '"name": "Inbox triage"', '"name": "Inbox triage v2"')
+                       '"responseMode": "lastNode",\n        "options": {}',
+                       '"responseMode": "lastNode",\n        "options": {"noResponseBody": false}')
     platform.bump("inbox-triage", "2.1.1")
     out = platform.reconcile()
     assert out.outcome == "held" and _held(out) == {"daily-digest"} and out.writes > 0
