@@ -22,6 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from reconciler.daemon import hooks
 from reconciler.daemon.loop import Health
 from reconciler.daemon.metrics import Metrics
+from reconciler.ui import mount as mount_dashboard
 
 N8N_TIMEOUT = 2.0
 
@@ -51,10 +52,13 @@ class DaemonContext:
 
 
 def create_app(ctx: DaemonContext) -> FastAPI:
-    app = FastAPI(title="n8n-reconciler", summary="GitOps reconciler daemon for n8n")
+    # Swagger UI is served offline by the dashboard (reconciler/ui/docs.py), not from a CDN.
+    app = FastAPI(title="n8n-reconciler", summary="GitOps reconciler daemon for n8n",
+                  docs_url=None, redoc_url=None)
     _health_routes(app, ctx)
     _hook_routes(app, ctx)
     _include_public_api(app, ctx)
+    mount_dashboard(app, ctx)
     return app
 
 

@@ -87,12 +87,22 @@ class InstanceContext:
 
 
 def _diff(live: dict[str, Any], desired: dict[str, Any]) -> list[str]:
-    found = DeepDiff(live, desired, ignore_order=False, verbose_level=1)
+    """`change: path`, and `: old → new` for changed values (clipped: a report line)."""
+    found = DeepDiff(live, desired, ignore_order=False, verbose_level=2)
     lines: list[str] = []
     for change, items in found.items():
+        if isinstance(items, dict) and change in ("values_changed", "type_changes"):
+            lines.extend(f"{change}: {p}: {_clip(v.get('old_value'))} → "
+                         f"{_clip(v.get('new_value'))}" for p, v in sorted(items.items()))
+            continue
         paths = items if isinstance(items, list | set | frozenset) else list(items)
         lines.extend(f"{change}: {p}" for p in sorted(str(x) for x in paths))
     return lines[:50]
+
+
+def _clip(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def plan_workflows(ctx: InstanceContext) -> None:
