@@ -7,6 +7,7 @@ token check, and serves the packaged assets and an offline Swagger UI.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -45,12 +46,7 @@ class Dashboard:
         self.tokens = tokens
         self.request_reconcile = request_reconcile
         self.service = Service(ctx)  # one SQLite connection (and lock) for every page
-        self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
-                                      autoescape=True, undefined=jinja2.StrictUndefined,
-                                      trim_blocks=True, lstrip_blocks=True)
-        filters.install(self.env)
-        for name in self.env.list_templates(extensions=["html"]):
-            self.env.get_template(name)  # compiled now, not on some user's first visit
+        self.env = environment()
 
     @property
     def n8n_url(self) -> str:
@@ -75,6 +71,18 @@ class Dashboard:
         return HTMLResponse(page, status_code=status,
                             headers={"Server-Timing": f"app;dur={spent:.1f}",
                                      "Cache-Control": "no-store"})
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """One per process: compiling the templates is the slowest thing the dashboard does."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True, auto_reload=False)
+    filters.install(env)
+    for name in env.list_templates(extensions=["html"]):
+        env.get_template(name)  # compiled now, not on some user's first visit
+    return env
 
 
 def mount(app: FastAPI, ctx: ApiSettings, environ: Mapping[str, str] | None = None) -> None:

@@ -16,7 +16,7 @@ from reconciler.ui.auth import viewer_entry
 from tests.ui import synthetic
 
 ADMIN = "admin-token-for-tests"
-VIEWERS = {"org0": "viewer-token-org0", "org1": "viewer-token-org1",
+VIEWERS = {"org0": "viewer-token-org0", "org2": "viewer-token-org2",
            "acme": "viewer-token-acme", "globex": "viewer-token-globex"}
 
 
