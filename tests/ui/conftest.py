@@ -33,11 +33,13 @@ def ui_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def make_app(state: Path, n8n_url: str = "http://127.0.0.1:9", api_key: str = "",
-             requests: list[str] | None = None) -> FastAPI:
+             requests: list[str] | None = None,
+             on_request: Callable[[str], None] | None = None) -> FastAPI:
+    """The daemon's app on `state`; "reconcile now" lands in `requests` or `on_request`."""
     asked = requests if requests is not None else []
     ctx = DaemonContext(state_path=state, n8n_url=n8n_url, branch="main",
                         failing_grace=900.0, health=Health(), metrics=Metrics(),
-                        request_reconcile=asked.append, n8n_api_key=api_key,
+                        request_reconcile=on_request or asked.append, n8n_api_key=api_key,
                         hash_key=b"t" * 32)
     return create_app(ctx)
 
