@@ -172,11 +172,10 @@ def _changes(step: dict[str, Any]) -> list[tuple[str, str, str]]:
     detail = step["detail"]
     found: list[tuple[str, str, str]] = []
     if step["kind"] == "save_instance":
-        record = detail.get("record") or {}
-        if detail.get("deploy_template") or detail.get("previous_version"):
-            found.append(("version", str(detail.get("previous_version") or "-"),
-                          str(record.get("version") or "-")))
-        found.append(("state", "", str(record.get("state") or "")))
+        before = detail.get("previous_version")
+        after = (detail.get("record") or {}).get("version")
+        if before != after:
+            found.append(("version", str(before or "-"), str(after or "-")))
     for line in detail.get("diff") or []:
         kind, _, rest = str(line).partition(": ")
         path, _, values = rest.partition(": ")
