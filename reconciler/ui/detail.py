@@ -14,6 +14,7 @@ from reconciler.api import skills as api_skills
 from reconciler.api.errors import ApiError
 from reconciler.api.keys import Instance, load_instance
 from reconciler.api.records import Records
+from reconciler.errors import UsageError
 from reconciler.load.stored import use_case_from_template
 from reconciler.model.platform import TemplateRec
 from reconciler.plan.credentials import resolve_uses, template_needs
@@ -145,7 +146,7 @@ def credentials(store: Store, inst: Instance, user: str | None) -> list[dict[str
 def run(store: Store, scope: Scope, run_id: int) -> dict[str, Any] | None:
     try:
         rec = run_record(store, run_id)
-    except Exception:  # UsageError: no such run
+    except UsageError:  # no such run
         return None
     ids = scope.instance_ids(store.conn)
     cases = scope.use_cases(store.conn)

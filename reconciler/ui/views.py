@@ -47,15 +47,13 @@ def _overview_routes(app: FastAPI, board: Dashboard) -> None:
 
     @app.get(PREFIX + "/live.json", include_in_schema=False)
     def live(request: Request) -> JSONResponse:
-        board.viewer(request)
+        who = board.viewer(request)
         with board.service.lock:
             running = data.running_run(board.service.store)
-            last = board.service.store.conn.execute(
-                "SELECT id, outcome FROM runs WHERE finished_at IS NOT NULL ORDER BY id DESC "
-                "LIMIT 1").fetchone()
-        return JSONResponse({"running": running,
-                             "last": {"id": last[0], "outcome": last[1]} if last else None},
-                            headers={"Cache-Control": "no-store"})
+            last = data.last_run(board.service.store, Scope(who.org))
+        return JSONResponse({"running": running, "last": {"id": last["id"],
+                                                          "outcome": last["outcome"]}
+                             if last else None}, headers={"Cache-Control": "no-store"})
 
     @app.post(PREFIX + "/reconcile", include_in_schema=False)
     def reconcile(request: Request) -> Response:
