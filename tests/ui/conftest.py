@@ -24,12 +24,16 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-@pytest.fixture
-def ui_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def set_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RECONCILER_UI_TOKEN", ADMIN)
     monkeypatch.setenv("RECONCILER_UI_VIEWER_TOKENS",
                        ",".join(viewer_entry(org, tok) for org, tok in VIEWERS.items()))
     monkeypatch.delenv("RECONCILER_UI_ALLOW_REMOTE", raising=False)
+
+
+@pytest.fixture
+def ui_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_tokens(monkeypatch)
 
 
 def make_app(state: Path, n8n_url: str = "http://127.0.0.1:9", api_key: str = "",
@@ -50,6 +54,16 @@ def big_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("ui-big") / "state.sqlite"
     synthetic.build(path, orgs=10, per_org=100).close()
     return path
+
+
+@pytest.fixture(scope="module")
+def big_client(big_state: Path) -> Iterator[TestClient]:
+    """One app on the big state for the module (making an app takes seconds here)."""
+    with pytest.MonkeyPatch.context() as patch:
+        set_tokens(patch)
+        app = make_app(big_state)
+    with TestClient(app, client=("127.0.0.1", 50000), follow_redirects=False) as client:
+        yield client
 
 
 @pytest.fixture

@@ -19,9 +19,8 @@ ADMIN_H = bearer(ADMIN)
 ORG0_H = bearer(VIEWERS["org0"])
 
 
-def test_no_token_goes_to_the_login_form_and_a_bad_one_is_refused(
-        big_state: Path, client_for: Client) -> None:
-    client = client_for(big_state)
+def test_no_token_goes_to_the_login_form_and_a_bad_one_is_refused(big_client: TestClient) -> None:
+    client = big_client
     bare = client.get("/ui/instances?state=active")
     assert bare.status_code == 303
     assert bare.headers["location"] == "/ui/login?next=/ui/instances%3Fstate%3Dactive"
@@ -31,9 +30,8 @@ def test_no_token_goes_to_the_login_form_and_a_bad_one_is_refused(
     assert form.status_code == 200 and 'name="token"' in form.text
 
 
-def test_the_login_form_sets_a_cookie_that_opens_the_pages(
-        big_state: Path, client_for: Client) -> None:
-    client = client_for(big_state)
+def test_the_login_form_sets_a_cookie_that_opens_the_pages(big_client: TestClient) -> None:
+    client = big_client
     wrong = client.post("/ui/login", data={"token": "nope", "next": "/ui/runs"})
     assert wrong.status_code == 401 and "not valid" in wrong.text
     good = client.post("/ui/login", data={"token": ADMIN, "next": "/ui/runs"})
@@ -46,8 +44,8 @@ def test_the_login_form_sets_a_cookie_that_opens_the_pages(
     assert client.get("/ui/runs").status_code == 303
 
 
-def test_login_never_redirects_off_the_dashboard(big_state: Path, client_for: Client) -> None:
-    client = client_for(big_state)
+def test_login_never_redirects_off_the_dashboard(big_client: TestClient) -> None:
+    client = big_client
     for target in ("https://evil.example/", "//evil.example/ui/", "/api/v1/skills"):
         answer = client.post("/ui/login", data={"token": ADMIN, "next": target})
         assert answer.headers["location"] == "/ui/"
@@ -80,8 +78,8 @@ def test_a_malformed_viewer_entry_stops_the_daemon_naming_it(
     assert "plain-token-here" not in str(caught.value)
 
 
-def test_overview_counts_link_to_lists(big_state: Path, client_for: Client) -> None:
-    client = client_for(big_state)
+def test_overview_counts_link_to_lists(big_client: TestClient) -> None:
+    client = big_client
     page = client.get("/ui/", headers=ADMIN_H).text
     assert re.search(r'id="count-instances" href="/ui/instances"><b>1000</b>', page)
     assert 'href="/ui/instances?state=deploy_failed">200<' in page
@@ -93,8 +91,8 @@ def test_overview_counts_link_to_lists(big_state: Path, client_for: Client) -> N
     assert 'rel="prev" href="/ui/instances?state=deploy_failed&amp;page=1"' in second
 
 
-def test_a_viewer_sees_only_its_organization(big_state: Path, client_for: Client) -> None:
-    client = client_for(big_state)
+def test_a_viewer_sees_only_its_organization(big_client: TestClient) -> None:
+    client = big_client
     overview = client.get("/ui/", headers=ORG0_H).text
     assert "viewer of org0" in overview and "<b>100</b> instances" in overview
     listed = client.get("/ui/instances?page=1", headers=ORG0_H).text
@@ -110,8 +108,8 @@ def test_a_viewer_sees_only_its_organization(big_state: Path, client_for: Client
     assert "daily-digest" in processes and "inbox-triage" not in processes
 
 
-def test_a_viewer_sees_only_its_own_steps_of_a_run(big_state: Path, client_for: Client) -> None:
-    client = client_for(big_state)
+def test_a_viewer_sees_only_its_own_steps_of_a_run(big_client: TestClient) -> None:
+    client = big_client
     admin = client.get("/ui/runs/10", headers=ADMIN_H).text
     assert "org1-i0001" in admin and "org0-i0000" in admin
     viewer = client.get("/ui/runs/10", headers=ORG0_H).text
@@ -133,17 +131,16 @@ def test_reconcile_now_is_the_admins(big_state: Path, ui_env: None) -> None:
     assert asked == ["ui"]
 
 
-def test_process_page_draws_the_sub_workflow_graph(big_state: Path,
-                                                   client_for: Client) -> None:
-    page = client_for(big_state).get("/ui/processes/lead-enrichment", headers=ADMIN_H).text
+def test_process_page_draws_the_sub_workflow_graph(big_client: TestClient) -> None:
+    page = big_client.get("/ui/processes/lead-enrichment", headers=ADMIN_H).text
     assert page.count("<svg") == 2  # one per version
     assert 'data-from="main" data-to="score-lead"' in page
     assert 'data-from="score-lead" data-to="summarize"' in page
     assert "deprecated" in page and "use-cases/lead-enrichment/version.json" in page
 
 
-def test_swagger_ui_is_served_offline(big_state: Path, client_for: Client) -> None:
-    client = client_for(big_state)
+def test_swagger_ui_is_served_offline(big_client: TestClient) -> None:
+    client = big_client
     docs = client.get("/docs").text
     assert "/docs/assets/swagger-ui-bundle.js" in docs
     assert not re.search(r"https?://(?!127\.)[^\"']*\.(js|css)", docs)
@@ -157,9 +154,8 @@ PAGES = ["/ui/", "/ui/processes", "/ui/processes/lead-enrichment", "/ui/instance
          "/ui/executions?status=failed&page=3", "/ui/executions/01900003004201"]
 
 
-def test_every_page_is_under_200_ms_on_1000_instances(big_state: Path,
-                                                      client_for: Client) -> None:
-    client = client_for(big_state)
+def test_every_page_is_under_200_ms_on_1000_instances(big_client: TestClient) -> None:
+    client = big_client
     slow = {}
     for url in PAGES:
         for headers in (ADMIN_H, bearer(VIEWERS["org2"])):
