@@ -42,18 +42,6 @@ def chromium_path() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    path = chromium_path()
-    with sync_playwright() as play:
-        launched = play.chromium.launch(executable_path=path, headless=True,
-                                        args=["--no-sandbox", "--disable-gpu"])
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
 @dataclass
 class Served:
     url: str
@@ -82,6 +70,19 @@ def serve(app: FastAPI) -> Iterator[Served]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def launch() -> Iterator[Browser]:
+    """The one browser of a test session (tests/ui/conftest.py's `browser` fixture):
+    Playwright's sync API runs one instance per thread."""
+    path = chromium_path()
+    with sync_playwright() as play:
+        launched = play.chromium.launch(executable_path=path, headless=True,
+                                        args=["--no-sandbox", "--disable-gpu"])
+        try:
+            yield launched
+        finally:
+            launched.close()
 
 
 def shot(page: Page, name: str) -> Path:

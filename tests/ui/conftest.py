@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser
 
 from reconciler.daemon.app import DaemonContext, create_app
 from reconciler.daemon.loop import Health
 from reconciler.daemon.metrics import Metrics
 from reconciler.ui.auth import viewer_entry
+from tests.ui import browser as browsers
 from tests.ui import synthetic
 
 ADMIN = "admin-token-for-tests"
@@ -80,3 +82,9 @@ def client_for(ui_env: None) -> Iterator[Callable[..., TestClient]]:
     yield make
     for client in made:
         client.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium through Playwright (installed by scripts/browser-setup)."""
+    yield from browsers.launch()

@@ -21,7 +21,7 @@ from reconciler.adapters.n8n_server import ServerInfo
 from reconciler.ui.auth import viewer_entry
 from tests.api.conftest import Api, api  # noqa: F401  (the fixture)
 from tests.engine.conftest import platform  # noqa: F401  (the fixture)
-from tests.ui.browser import Served, browser, serve, shot  # noqa: F401  (the fixture)
+from tests.ui.browser import Served, serve, shot
 from tests.ui.conftest import make_app
 
 pytestmark = pytest.mark.n8n
@@ -72,7 +72,7 @@ def sign_in(page: Page, base: str, token: str, target: str = "/ui/") -> None:
 
 
 def test_dashboard_in_a_browser_on_a_real_reconcile(
-        browser: Browser, dashboard: tuple[Served, dict[str, Any]],  # noqa: F811
+        browser: Browser, dashboard: tuple[Served, dict[str, Any]],
         api: Api) -> None:  # noqa: F811
     served, ran = dashboard
     admin = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()

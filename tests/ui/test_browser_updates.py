@@ -9,12 +9,12 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from reconciler.store.db import Store, now
-from tests.ui.browser import browser, serve  # noqa: F401  (the fixture)
+from tests.ui.browser import serve
 from tests.ui.conftest import ADMIN, make_app, set_tokens
 
 
 def test_a_running_reconcile_shows_a_banner_and_the_page_reloads_when_it_ends(
-        browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+        browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     state = tmp_path / "state.sqlite"
     store = Store(state)
     with store.transaction() as c:
