@@ -20,8 +20,11 @@ VOLUME ["/data"]
 WORKDIR /data
 USER reconciler
 
+# Inside its own network namespace the dashboard's clients are never loopback: publish
+# the port on the host's loopback (-p 127.0.0.1:8787:8787) instead.
 ENV RECONCILER_STATE=/data/reconciler.sqlite \
     RECONCILER_LISTEN=0.0.0.0:8787 \
+    RECONCILER_UI_ALLOW_REMOTE=1 \
     RECONCILER_LOG_FORMAT=json \
     XDG_CACHE_HOME=/data/cache
 EXPOSE 8787

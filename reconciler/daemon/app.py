@@ -22,6 +22,7 @@ from reconciler.daemon.config import DEFAULT_MAX_HOOK
 from reconciler.daemon.dedup import GITHUB_HEADERS, GITLAB_HEADERS, Deliveries, delivery_id
 from reconciler.daemon.loop import Health
 from reconciler.daemon.metrics import Metrics
+from reconciler.ui import mount as mount_dashboard
 
 HOOKS_PREFIX = "/hooks/"
 
@@ -54,12 +55,15 @@ class DaemonContext:
 
 
 def create_app(ctx: DaemonContext) -> FastAPI:
-    app = FastAPI(title="n8n-reconciler", summary="GitOps reconciler daemon for n8n")
+    # Swagger UI is served offline by the dashboard (reconciler/ui/docs.py), not from a CDN.
+    app = FastAPI(title="n8n-reconciler", summary="GitOps reconciler daemon for n8n",
+                  docs_url=None, redoc_url=None)
     app.add_middleware(BodyLimit, limit_for=lambda path: (
         ctx.max_hook_bytes if path.startswith(HOOKS_PREFIX) else ctx.max_payload_bytes))
     _health_routes(app, ctx)
     _hook_routes(app, ctx)
     _include_public_api(app, ctx)
+    mount_dashboard(app, ctx)
     return app
 
 

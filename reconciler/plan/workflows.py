@@ -97,12 +97,33 @@ class InstanceContext:
 
 
 def _diff(live: dict[str, Any], desired: dict[str, Any]) -> list[str]:
-    found = DeepDiff(live, desired, ignore_order=False, verbose_level=1)
+    """`change: path`, and `: old → new` for changed values (clipped: a report line)."""
+    found = DeepDiff(live, desired, ignore_order=False, verbose_level=2)
     lines: list[str] = []
     for change, items in found.items():
+        if isinstance(items, dict) and change in ("values_changed", "type_changes"):
+            lines.extend(f"{change}: {p}: {_old_new(v.get('old_value'), v.get('new_value'))}"
+                         for p, v in sorted(items.items()))
+            continue
         paths = items if isinstance(items, list | set | frozenset) else list(items)
         lines.extend(f"{change}: {p}" for p in sorted(str(x) for x in paths))
     return lines[:50]
+
+
+def _old_new(old: Any, new: Any, limit: int = 60) -> str:
+    """`old → new`, long texts cut to where they start to differ."""
+    a, b = repr(old), repr(new)
+    start = 0
+    if isinstance(old, str) and isinstance(new, str):
+        while start < min(len(a), len(b)) and a[start] == b[start]:
+            start += 1
+        start = max(0, start - 12)
+    return f"{_clip(a, start, limit)} → {_clip(b, start, limit)}"
+
+
+def _clip(text: str, start: int, limit: int) -> str:
+    part = ("…" if start else "") + text[start:]
+    return part if len(part) <= limit else part[:limit - 1] + "…"
 
 
 def plan_workflows(ctx: InstanceContext) -> None:
