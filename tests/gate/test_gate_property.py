@@ -54,26 +54,23 @@ def rejected_by_validate(folder: Path) -> set[Unit]:
 
 
 def held_by_planner(folder: Path) -> set[Unit]:
-    """What the planner (after loading, as plan/apply/the daemon do) refuses or holds."""
+    """What the planner (given the partial load, as plan/apply/the daemon are) holds."""
     loaded = load_all(FolderSource(folder))
-    if loaded.problems or loaded.state is None:
-        held = units(loaded.problems)
+    if loaded.state is None:  # platform.yaml did not load: everything is refused
+        return units(loaded.problems)
+    state = loaded.state
+    inp = PlanInput(declared=state, state=PlatformState(version=0),
+                    observed=Observed(workflows={}, credential_ids=frozenset()),
+                    n8n_base_url="http://127.0.0.1:5678", defaults=state.platform.defaults)
+    try:
+        plan = make_plan(inp)
+    except PlanError as exc:
+        held = units(exc.problems)
     else:
-        state = loaded.state
-        inp = PlanInput(declared=state, state=PlatformState(version=0),
-                        observed=Observed(workflows={}, credential_ids=frozenset()),
-                        n8n_base_url="http://127.0.0.1:5678", defaults=state.platform.defaults)
-        try:
-            plan = make_plan(inp)
-        except PlanError as exc:
-            held = units(exc.problems)
-        else:
-            # A planner that contains failures reports what it held back with the plan.
-            held = units(getattr(plan, "held", ()))
-    if loaded.state is not None:  # a held use case holds its instances
-        slugs = {slug for kind, slug in held if kind == "use-case"}
-        held |= {("instance", i.id) for i in loaded.state.instances.values()
-                 if i.spec.use_case in slugs}
+        held = {("use-case" if kind == "use_case" else kind, ident)
+                for kind, ident, _ in plan.held}
+    slugs = {slug for kind, slug in held if kind == "use-case"}  # and their instances
+    held |= {("instance", i.id) for i in state.instances.values() if i.spec.use_case in slugs}
     return held
 
 
@@ -92,6 +89,8 @@ def _yaml_edit(path: str, change: Callable[[dict[str, object]], None]) -> Mutati
 def _text_edit(path: str, pattern: str, new: str, nth: int) -> Mutation:
     def apply(root: Path) -> None:
         file = root / path
+        if not file.is_file():
+            return
         text = file.read_text(encoding="utf-8")
         found = list(re.finditer(pattern, text))
         if found:
@@ -109,13 +108,14 @@ def _write(path: str, text: str) -> Mutation:
 
 def _remove(path: str) -> Mutation:
     def apply(root: Path) -> None:
-        (root / path).unlink()
+        (root / path).unlink(missing_ok=True)  # an earlier mutation may have removed it
     return apply
 
 
 def _copy(path: str, to: str) -> Mutation:
     def apply(root: Path) -> None:
-        shutil.copyfile(root / path, root / to)
+        if (root / path).is_file():
+            shutil.copyfile(root / path, root / to)
     return apply
 
 
