@@ -8,6 +8,7 @@ import os
 
 import click
 
+from reconciler.cli.output import output_option
 from reconciler.daemon.config import resolve
 from reconciler.daemon.doctor import render, run_checks
 
@@ -18,7 +19,7 @@ from reconciler.daemon.doctor import render, run_checks
 @click.option("--state", help="SQLite state file (default $RECONCILER_STATE).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="The daemon's settings file (TOML or YAML).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@output_option("text", "json")
 def doctor(repo: str | None, branch: str | None, state: str | None, config_file: str | None,
            fmt: str) -> int:
     """Check git access, n8n and its API key scopes, secret sources and the state file."""

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
+from reconciler.cli.output import output_option
 from reconciler.validate.docs import rules_listing, rules_markdown
+from reconciler.validate.rules.registry import ordered
 
 
 @click.command("rules")
 @click.option("--markdown", is_flag=True, help="Print the full documentation (docs/rules.md).")
-def rules(markdown: bool) -> int:
+@output_option("text", "markdown", "json")
+def rules(markdown: bool, fmt: str) -> int:
     """List the validation rules: id, layer, severity, fix, summary."""
-    click.echo(rules_markdown() if markdown else rules_listing(), nl=not markdown)
+    if fmt == "json":
+        click.echo(json.dumps([{"id": r.id, "layer": r.layer.value, "severity": r.severity,
+                                "fix": r.fix is not None, "summary": r.summary}
+                               for r in ordered()], indent=2))
+    elif markdown or fmt == "markdown":
+        click.echo(rules_markdown(), nl=False)
+    else:
+        click.echo(rules_listing())
     return 0

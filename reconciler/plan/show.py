@@ -1,58 +1,179 @@
-"""Render a plan for people (text, markdown for a pull-request comment) and machines (json)."""
+"""Render a plan for people (text, markdown for a pull-request comment) and machines (json).
+
+Every format starts with the same summary (`plan.summary`), then what touches
+production, then drift, then each instance's steps with their field-level diffs.
+"""
 
 from __future__ import annotations
 
 import json
-from collections import Counter
 from typing import Any
 
+from reconciler.plan.diff import diff_line
 from reconciler.plan.planner import Plan
+from reconciler.plan.steps import Step
+from reconciler.plan.summary import (
+    Summary,
+    plan_items,
+    production_impact,
+    summarize,
+)
 
-MARKDOWN_LIMIT = 64_000  # GitHub refuses comments above 65,536 characters
+# GitHub refuses comments above 65,536 characters; leave room for a caller's header.
+MARKDOWN_LIMIT = 60_000
+TITLE = "n8n-reconciler plan"
+
+
+def _drift(plan: Plan) -> list[Step]:
+    return [s for s in plan.steps
+            if s.kind == "report_drift" or getattr(s, "reason", "") == "drift"]
 
 
 def plan_json(plan: Plan, extra: dict[str, Any] | None = None) -> str:
+    items = plan_items(plan.steps)
     return json.dumps({
         "revision": plan.revision, "state_version": plan.state_version,
         "fingerprint": plan.fingerprint(), "changes": plan.changes,
-        "n8n_writes": plan.n8n_writes, "steps": [s.as_dict() for s in plan.steps],
-        **(extra or {}),
+        "n8n_writes": plan.n8n_writes, "summary": summarize(items).as_dict(),
+        "production_impact": [_plain(s) for s in production_impact(items)],
+        "drift": [s.target() for s in _drift(plan)], "warnings": list(plan.notes),
+        "steps": [s.as_dict() for s in plan.steps], **(extra or {}),
     }, indent=2, sort_keys=True, default=str)
+
+
+def _plain(sentence: str) -> str:
+    return sentence.replace("**", "").replace("`", "")
+
+
+def _groups(plan: Plan) -> dict[str, list[Step]]:
+    groups: dict[str, list[Step]] = {}
+    for step in plan.steps:
+        groups.setdefault(step.group or "", []).append(step)
+    return groups
+
+
+def _diffs(step: Step) -> list[dict[str, Any]]:
+    return list(getattr(step, "diff", None) or [])
 
 
 def plan_text(plan: Plan) -> str:
     if not plan.steps:
         return "No changes: n8n and the state match the repository."
-    lines = [f"Plan: {plan.changes} step(s), {plan.n8n_writes} n8n write step(s)"]
-    for step in plan.steps:
-        lines.append(f"  + {step.summary()}")
-        for diff in getattr(step, "diff", []) or []:
-            lines.append(f"      ~ {diff}")
+    items = plan_items(plan.steps)
+    summary = summarize(items)
+    lines = [f"Plan: {summary.line()}"]
+    lines += [f"warning: {note}" for note in plan.notes]
+    impact = production_impact(items)
+    if impact:
+        lines.append("PRODUCTION IMPACT:")
+        lines += [f"  ! {_plain(s)}" for s in impact]
+    drift = _drift(plan)
+    if drift:
+        lines.append(f"Drift (hand edits in n8n): {', '.join(s.target() for s in drift)}")
+    for group, steps in _groups(plan).items():
+        lines.append(f"{_heading(group, summary)}:")
+        for step in steps:
+            lines.append(f"  + {step.summary()}")
+            lines += [f"      ~ {diff_line(d, '->')}" for d in _diffs(step)]
     return "\n".join(lines)
 
 
-def plan_markdown(plan: Plan, title: str = "n8n-reconciler plan") -> str:
+def _heading(group: str, summary: Summary) -> str:
+    if not group:
+        return "platform"
+    record = summary.records.get(group, {}).get("record") or {}
+    facts = [str(record[k]) for k in ("environment", "version") if record.get(k)]
+    return f"{group} ({', '.join(facts)})" if facts else group
+
+
+def _fence(lines: list[str]) -> list[str]:
+    """A code block no value can close early (its fence is longer than any in it)."""
+    ticks = "`" * max(3, _backtick_run(lines) + 1)
+    return [ticks + "text", *lines, ticks]
+
+
+def _backtick_run(lines: list[str]) -> int:
+    best = run = 0
+    for ch in "\n".join(lines):
+        run = run + 1 if ch == "`" else 0
+        best = max(best, run)
+    return best
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _section(group: str, steps: list[Step], summary: Summary) -> str:
+    counts = summary.instances.get(group)
+    writes = counts.n8n_writes if counts else sum(s.writes_n8n for s in steps)
+    out = [f"<details><summary><b>{_cell(_heading(group, summary))}</b>: {len(steps)} "
+           f"step(s), {writes} n8n write(s)</summary>", ""]
+    for step in steps:
+        out.append(f"- {_cell(step.summary())}")
+        diffs = [diff_line(d) for d in _diffs(step)]
+        if diffs:
+            out += ["", *("  " + line for line in _fence(diffs)), ""]
+    out += ["", "</details>", ""]
+    return "\n".join(out)
+
+
+def _table(summary: Summary, shown: list[str]) -> list[str]:
+    head = ["instance", "create", "update", "publish", "unpublish", "archive", "delete",
+            "n8n writes"]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for group in shown:
+        c = summary.instances[group]
+        cells = [f"`{_cell(group)}`", *(str(c.workflows[a]) for a in head[1:7]),
+                 str(c.n8n_writes)]
+        rows.append("| " + " | ".join(cells) + " |")
+    t = summary.total
+    rows.append("| **total** | " + " | ".join(str(t.workflows[a]) for a in head[1:7])
+                + f" | {t.n8n_writes} |")
+    return rows
+
+
+def plan_markdown(plan: Plan, title: str = TITLE, limit: int = MARKDOWN_LIMIT) -> str:
     if not plan.steps:
         return f"### {title}\n\nNo changes.\n"
-    by_group: dict[str, list[str]] = {}
-    for step in plan.steps:
-        by_group.setdefault(step.group or "platform", []).append(step.summary())
-    kinds = Counter(step.kind for step in plan.steps)
-    head = [f"### {title}", "",
-            f"**{plan.changes}** step(s), **{plan.n8n_writes}** n8n write step(s)"
-            + (f" at `{plan.revision[:12]}`" if plan.revision else ""), "",
-            "| step | count |", "|---|---|"]
-    head += [f"| `{kind}` | {count} |" for kind, count in sorted(kinds.items())]
-    body: list[str] = [""]
-    for group, lines in by_group.items():
-        body.append(f"<details><summary><b>{group}</b>: {len(lines)} step(s)</summary>\n")
-        body += [f"- {line}" for line in lines]
-        body.append("\n</details>")
-    text = "\n".join(head + body) + "\n"
-    if len(text) > MARKDOWN_LIMIT:
-        cut = text[: MARKDOWN_LIMIT - 200].rsplit("\n", 1)[0]
-        text = cut + "\n\n</details>\n\n_Plan truncated: run `reconciler plan` for all of it._\n"
-    return text
+    items = plan_items(plan.steps)
+    summary = summarize(items)
+    at = f" at `{plan.revision[:12]}`" if plan.revision else ""
+    head = [f"### {title}", "", f"**Summary**{at}: {summary.line()}", ""]
+    head += [f"> **Warning:** {_cell(n)}" for n in plan.notes] + ([""] if plan.notes else [])
+    impact = production_impact(items)
+    if impact:
+        head += ["#### ⚠️ Production impact", "",
+                 *(f"- {s}" for s in impact), ""]
+    drift = _drift(plan)
+    if drift:
+        head += ["#### Drift (hand edits in n8n)", "",
+                 *(f"- `{_cell(s.target())}`: {len(_diffs(s))} field(s)"
+                   + (" reverted" if s.kind == "put_workflow" else " reported, not reverted")
+                   for s in drift[:100]), ""]
+    groups = _groups(plan)
+    return _fit(head, groups, summary, limit)
+
+
+def _fit(head: list[str], groups: dict[str, list[Step]], summary: Summary, limit: int) -> str:
+    """Whole sections only, while they fit; the rest counted as "N more instances"."""
+    names = [g for g in groups if g]
+    sections = ([_section("", groups[""], summary)] if "" in groups else [])
+    shown: list[str] = []
+    budget = limit - len("\n".join(head)) - 400
+    for name in names:
+        budget -= 80 + len(name)  # its row in the table
+        text = _section(name, groups[name], summary)
+        if len(text) + sum(map(len, sections)) > budget:
+            break
+        sections.append(text)
+        shown.append(name)
+    body = [*head, *_table(summary, shown), "", *sections]
+    hidden = len(names) - len(shown)
+    if hidden:
+        body.append(f"_{hidden} more instance(s) not shown (the comment's size limit): "
+                    "run `reconciler plan` for all of it._")
+    return "\n".join(body).rstrip() + "\n"
 
 
 def render_plan(plan: Plan, fmt: str) -> str:

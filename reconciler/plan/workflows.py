@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from reconciler.errors import Problem, RenderError
 from reconciler.model.platform import MappingRec
 from reconciler.model.repository import UseCase, WorkflowFile
+from reconciler.plan.diff import field_diff
 from reconciler.plan.inputs import LiveWorkflow
 from reconciler.plan.steps import (
     AdoptWorkflow,
@@ -86,13 +85,11 @@ class InstanceContext:
     changed: bool = False
 
 
-def _diff(live: dict[str, Any], desired: dict[str, Any]) -> list[str]:
-    found = DeepDiff(live, desired, ignore_order=False, verbose_level=1)
-    lines: list[str] = []
-    for change, items in found.items():
-        paths = items if isinstance(items, list | set | frozenset) else list(items)
-        lines.extend(f"{change}: {p}" for p in sorted(str(x) for x in paths))
-    return lines[:50]
+def _secret_values(ctx: InstanceContext) -> list[str]:
+    """Values rendered from secrets: a diff masks them (the URL and error id are not secret)."""
+    org = {k: v for k, v in ctx.base.org_secrets.items()
+           if k not in ("N8N_BASE_URL", "ERROR_WORKFLOW_ID")}
+    return [*org.values(), *ctx.base.member_secrets.values()]
 
 
 def plan_workflows(ctx: InstanceContext) -> None:
@@ -177,8 +174,10 @@ def _compare(ctx: InstanceContext, wf: WorkflowFile, n8n_id: str | None,
         return None
     else:
         drift = mapping is not None and mapping.content_hash == desired_hash
-        diff = _diff(live.normalized,
-                     normalize_for_compare(body, ignore_positions=ctx.ignore_positions))
+        # An offline plan has no copy of n8n's content: no field-level diff then.
+        diff = field_diff(live.normalized,
+                          normalize_for_compare(body, ignore_positions=ctx.ignore_positions),
+                          _secret_values(ctx)) if live.normalized else []
         if drift and not ctx.drift_revert:
             ctx.steps.append(ReportDrift(group=group, workflow_id=wid, n8n_id=live.id, diff=diff))
             return None
