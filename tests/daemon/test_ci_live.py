@@ -95,7 +95,7 @@ def test_offline_plan_makes_no_n8n_call(n8n_server: ServerInfo, platform: Platfo
     assert exit_code.returncode == 2  # changes pending
     missing = cli({**env, "RECONCILER_STATE": str(tmp_path / "none.sqlite")}, "plan", "--repo",
                   ".", "--offline", cwd=platform.repo)
-    assert missing.returncode == 2 and "state snapshot" in missing.stderr
+    assert missing.returncode == 3 and "state snapshot" in missing.stderr
 
 
 def _steps(plan_json: str) -> list[dict[str, object]]:

@@ -59,11 +59,11 @@ def test_rule_filters(repo: Path, run_cli: RunCli) -> None:
 
 
 def test_usage_errors_exit_2(run_cli: RunCli, repo: Path) -> None:
-    assert run_cli("validate", "--rules", "NOPE", str(EXAMPLE))[0] == 2
-    assert run_cli("validate", "--exclude-rules", "GRAPH-TERMINAL,NOPE", str(EXAMPLE))[0] == 2
-    assert run_cli("validate", "--dry-run", str(repo))[0] == 2
-    assert run_cli("validate", "--fix", "--repo", str(repo))[0] == 2
-    assert run_cli("validate", "--format", "xml", str(EXAMPLE))[0] == 2
+    assert run_cli("validate", "--rules", "NOPE", str(EXAMPLE))[0] == 64
+    assert run_cli("validate", "--exclude-rules", "GRAPH-TERMINAL,NOPE", str(EXAMPLE))[0] == 64
+    assert run_cli("validate", "--dry-run", str(repo))[0] == 64
+    assert run_cli("validate", "--fix", "--repo", str(repo))[0] == 64
+    assert run_cli("validate", "--format", "xml", str(EXAMPLE))[0] == 64
 
 
 def test_load_problems_are_reported_as_they_are(repo: Path, run_cli: RunCli) -> None:
