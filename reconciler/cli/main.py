@@ -62,7 +62,9 @@ def entry(argv: list[str] | None = None) -> int:
     args = _global_flags(list(sys.argv[1:] if argv is None else argv))
     try:
         result = cli.main(args=args, prog_name="reconciler", standalone_mode=False)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as stop:
+        if isinstance(stop.__context__, KeyboardInterrupt):  # click's wrapping of Ctrl-C
+            return ExitCode.INTERRUPTED
         click.echo("aborted", err=True)
         return ExitCode.FAILED
     except click.exceptions.Exit as done:

@@ -30,7 +30,8 @@ def run(repo: str | None, ref: str | None, path: str | None, fmt: str, detailed:
     if offline:  # CI without access to production: the state snapshot stands for n8n
         plan = _offline(state, declared.state, publications, declared.releases.contents)
     else:
-        plan, _ = _engine(state).plan(declared.state, publications, declared.releases.contents)
+        engine = _engine(state, prepare=out is not None)
+        plan, _ = engine.plan(declared.state, publications, declared.releases.contents)
     text = render_plan(plan, fmt)
     if out:
         saved = plan_json(plan, {"source": {"repo": declared.location, "ref": declared.ref,
@@ -43,9 +44,13 @@ def run(repo: str | None, ref: str | None, path: str | None, fmt: str, detailed:
     return 0
 
 
-def _engine(state: str | None) -> Engine:
-    """Planning writes nothing: without a state file, an empty one in memory."""
-    if state_path(state).is_file():
+def _engine(state: str | None, prepare: bool) -> Engine:
+    """Planning writes nothing: without a state file, an empty one in memory.
+
+    A plan saved for `apply FILE` (`prepare`) uses the real state file and hash key,
+    made now if need be, so that the apply finds the same fingerprint.
+    """
+    if prepare or state_path(state).is_file():
         return make_engine(open_store(state))
     # No recorded digest to match, so a throwaway key does (and no hash.key file is made).
     return make_engine(Store(":memory:"), hash_key=secrets.token_bytes(32))
