@@ -22,6 +22,7 @@ from reconciler.plan.summary import (
 # GitHub refuses comments above 65,536 characters; leave room for a caller's header.
 MARKDOWN_LIMIT = 60_000
 TITLE = "n8n-reconciler plan"
+LIST_MAX = 100  # items of the production-impact and drift lists shown
 
 
 def _drift(plan: Plan) -> list[Step]:
@@ -104,18 +105,31 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _section(group: str, steps: list[Step], summary: Summary) -> str:
+def _section(group: str, steps: list[Step], summary: Summary, room: int) -> str | None:
+    """One collapsible section in at most `room` characters: its steps while they fit,
+    the rest counted; None when not even its heading fits."""
     counts = summary.instances.get(group)
     writes = counts.n8n_writes if counts else sum(s.writes_n8n for s in steps)
-    out = [f"<details><summary><b>{_cell(_heading(group, summary))}</b>: {len(steps)} "
-           f"step(s), {writes} n8n write(s)</summary>", ""]
-    for step in steps:
-        out.append(f"- {_cell(step.summary())}")
+    head = (f"<details><summary><b>{_cell(_heading(group, summary))}</b>: {len(steps)} "
+            f"step(s), {writes} n8n write(s)</summary>\n")
+    tail = "\n</details>\n"
+    used = len(head) + len(tail) + 120  # the "more steps" line
+    if used > room:
+        return None
+    out = [head]
+    for index, step in enumerate(steps):
+        lines = [f"- {_cell(step.summary())}"]
         diffs = [diff_line(d) for d in _diffs(step)]
         if diffs:
-            out += ["", *("  " + line for line in _fence(diffs)), ""]
-    out += ["", "</details>", ""]
-    return "\n".join(out)
+            lines += ["", *("  " + line for line in _fence(diffs)), ""]
+        text = "\n".join(lines)
+        if used + len(text) + 1 > room:
+            out.append(f"- _{len(steps) - index} more step(s) not shown (the comment's "
+                       "size limit)_")
+            break
+        out.append(text)
+        used += len(text) + 1
+    return "\n".join(out) + tail
 
 
 def _table(summary: Summary, shown: list[str]) -> list[str]:
@@ -143,31 +157,37 @@ def plan_markdown(plan: Plan, title: str = TITLE, limit: int = MARKDOWN_LIMIT) -
     head += [f"> **Warning:** {_cell(n)}" for n in plan.notes] + ([""] if plan.notes else [])
     impact = production_impact(items)
     if impact:
-        head += ["#### ⚠️ Production impact", "",
-                 *(f"- {s}" for s in impact), ""]
+        head += ["#### ⚠️ Production impact", "", *(f"- {s}" for s in impact[:LIST_MAX])]
+        head += [f"- _and {len(impact) - LIST_MAX} more_"] if len(impact) > LIST_MAX else []
+        head.append("")
     drift = _drift(plan)
     if drift:
         head += ["#### Drift (hand edits in n8n)", "",
                  *(f"- `{_cell(s.target())}`: {len(_diffs(s))} field(s)"
                    + (" reverted" if s.kind == "put_workflow" else " reported, not reverted")
-                   for s in drift[:100]), ""]
+                   for s in drift[:LIST_MAX])]
+        head += [f"- _and {len(drift) - LIST_MAX} more_"] if len(drift) > LIST_MAX else []
+        head.append("")
     groups = _groups(plan)
     return _fit(head, groups, summary, limit)
 
 
 def _fit(head: list[str], groups: dict[str, list[Step]], summary: Summary, limit: int) -> str:
-    """Whole sections only, while they fit; the rest counted as "N more instances"."""
+    """Whole sections while they fit (a section too big alone is cut inside); the
+    instances left out are counted as "N more instances"."""
     names = [g for g in groups if g]
-    sections = ([_section("", groups[""], summary)] if "" in groups else [])
+    sections: list[str] = []
     shown: list[str] = []
-    budget = limit - len("\n".join(head)) - 400
-    for name in names:
-        budget -= 80 + len(name)  # its row in the table
-        text = _section(name, groups[name], summary)
-        if len(text) + sum(map(len, sections)) > budget:
+    room = limit - len("\n".join(head)) - len("\n".join(_table(summary, []))) - 300
+    for name in ([""] if "" in groups else []) + names:
+        room -= (90 + len(name)) if name else 0  # its row in the table
+        text = _section(name, groups[name], summary, room)
+        if text is None:
             break
         sections.append(text)
-        shown.append(name)
+        room -= len(text) + 1
+        if name:
+            shown.append(name)
     body = [*head, *_table(summary, shown), "", *sections]
     hidden = len(names) - len(shown)
     if hidden:
