@@ -66,3 +66,19 @@ def test_readme_command_table_names_real_commands() -> None:
             assert sub in command.commands, f"{name} {sub}"
     listed = {name for name, _ in rows}
     assert listed == set(cli_main.cli.commands), "README's table lists every command"
+
+
+READ_COMMANDS = ["validate", "rules", "plan", "apply", "report", "status", "history", "doctor",
+                 "executions list", "executions get", "skills", "n8n status"]
+
+
+def test_output_means_the_same_on_every_read_command() -> None:
+    cli_main._register()
+    for path in READ_COMMANDS:
+        command: click.Command = cli_main.cli
+        for part in path.split():
+            assert isinstance(command, click.Group)
+            command = command.commands[part]
+        option = next(p for p in command.params if p.name == "fmt")
+        assert option.opts == ["-o", "--output", "--format"], path
+        assert isinstance(option.type, click.Choice) and "json" in option.type.choices, path
