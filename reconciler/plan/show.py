@@ -112,7 +112,7 @@ def _section(group: str, steps: list[Step], summary: Summary, room: int) -> str 
     writes = counts.n8n_writes if counts else sum(s.writes_n8n for s in steps)
     head = (f"<details><summary><b>{_cell(_heading(group, summary))}</b>: {len(steps)} "
             f"step(s), {writes} n8n write(s)</summary>\n")
-    tail = "\n</details>\n"
+    tail = "\n\n</details>\n"
     used = len(head) + len(tail) + 120  # the "more steps" line
     if used > room:
         return None

@@ -39,17 +39,17 @@ def _read_all(fd: int, timeout: float = 20.0) -> str:
     return b"".join(chunks).decode("utf-8", "replace")
 
 
-def _on_pty(args: list[str], env: dict[str, str]) -> tuple[int, str]:
+def _on_pty(args: list[str], env: dict[str, str], timeout: float = 20.0) -> tuple[int, str]:
     """Run `reconciler ARGS` with stdout and stderr on a pseudo-terminal."""
     master, slave = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "reconciler.cli", *args], stdin=slave,
                             stdout=slave, stderr=slave, env=env, close_fds=True)
     os.close(slave)
     try:
-        out = _read_all(master)
+        out = _read_all(master, timeout)
     finally:
         os.close(master)
-    return proc.wait(timeout=30), out
+    return proc.wait(timeout=timeout + 10), out
 
 
 def _broken(tmp_path: Path) -> Path:

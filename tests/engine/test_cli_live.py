@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,14 @@ def test_apply_shows_plain_progress_off_a_terminal(cli_env: Platform, run_cli: R
     assert code == 0, out
     lines = [line for line in out.splitlines() if line.endswith(" s)") and "applied" in line]
     assert any(line.startswith("inbox-triage-carol-dev: ") for line in lines), out
+
+
+def test_apply_shows_live_progress_on_a_terminal(cli_env: Platform) -> None:
+    from tests.cli.test_terminal import ESC, _on_pty
+
+    env = {**os.environ, "TERM": "xterm-256color"}
+    env.pop("NO_COLOR", None)
+    code, out = _on_pty(["apply", "--path", str(cli_env.repo), "--yes"], env, timeout=120)
+    assert code == 0, out
+    assert ESC in out and "inbox-triage-carol-dev" in out and "applied" in out
+    assert "0:00:" in out  # elapsed time per instance
