@@ -18,6 +18,7 @@ from reconciler.model.repository import DeclaredState, UseCase
 from reconciler.plan.diff import field_diff
 from reconciler.plan.planner import Plan
 from reconciler.plan.steps import PutWorkflow, SaveInstance, Step
+from reconciler.render.normalize import normalize_for_compare
 
 
 def _workflow(use_case: UseCase | None, workflow_id: str) -> Any:
@@ -54,6 +55,9 @@ def with_template_diffs(plan: Plan, state: PlatformState, declared: DeclaredStat
             new = _workflow(_target(plan, state, declared, releases, step.group),
                             step.workflow_id)
             if isinstance(old, dict) and isinstance(new, dict):
-                step = dataclasses.replace(step, diff=field_diff(old, new))
+                flat = declared.platform.defaults.ignore_positions
+                step = dataclasses.replace(step, diff=field_diff(
+                    normalize_for_compare(old, ignore_positions=flat),
+                    normalize_for_compare(new, ignore_positions=flat)))
         steps.append(step)
     return dataclasses.replace(plan, steps=tuple(steps))
