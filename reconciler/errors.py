@@ -10,6 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The exit codes of every command (docs/cli.md holds the same table)."""
+
+    OK = 0  # success; `plan --detailed-exitcode`: no changes
+    FAILED = 1  # invalid input, or the operation failed (apply, doctor, a not-found run)
+    CHANGES = 2  # `plan --detailed-exitcode` only: the plan has changes
+    CONFIG = 3  # the environment is not set up: n8n URL/key, state file, lock held
+    INTERNAL = 4  # a bug: an unexpected exception (traceback with --debug)
+    USAGE = 64  # the command line is wrong (sysexits EX_USAGE; never 2, which means changes)
+    INTERRUPTED = 130  # Ctrl-C
 
 
 @dataclass(frozen=True)
@@ -40,13 +53,19 @@ class Problem:
 class ReconcilerError(Exception):
     """Base of every error this project raises on purpose."""
 
-    exit_code = 1
+    exit_code: int = ExitCode.FAILED
 
 
 class UsageError(ReconcilerError):
     """The command line itself is wrong."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(ReconcilerError):
+    """The environment lacks something the command needs (a variable, the state file)."""
+
+    exit_code = ExitCode.CONFIG
 
 
 class PermanentError(ReconcilerError):
@@ -90,6 +109,8 @@ class StateConflict(PermanentError):
 
 class StateError(PermanentError):
     """The SQLite state file cannot be used."""
+
+    exit_code = ExitCode.CONFIG
 
 
 class SecretMissing(PermanentError):

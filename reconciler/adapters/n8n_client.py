@@ -28,6 +28,7 @@ import email.utils
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from types import TracebackType
@@ -75,6 +76,22 @@ def strip_read_only(body: dict[str, Any]) -> dict[str, Any]:
     settings = body.get("settings") or {}
     out["settings"] = {k: v for k, v in settings.items() if k in ALLOWED_SETTINGS}
     return out
+
+
+# Observers of every attempt: (method, HTTP status or None when no answer came, seconds).
+# Process-wide, so the daemon's metrics see the requests of every client it makes;
+# held weakly, so an observer that is gone stops being called.
+_OBSERVERS: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def observe_requests(observer: Any) -> None:
+    """Call `observer.observe_request(method, status, seconds)` after each attempt."""
+    _OBSERVERS.add(observer)
+
+
+def _notify(method: str, status: int | None, seconds: float) -> None:
+    for observer in list(_OBSERVERS):
+        observer.observe_request(method, status, seconds)
 
 
 class RequestCounter:
@@ -209,7 +226,15 @@ class N8nClient:
         """One attempt, counted, inside a concurrency slot."""
         self.counter.count(method)
         with self._slots:
-            return self._http.request(method, url, params=params, json=json, headers=headers)
+            started = time.perf_counter()
+            status: int | None = None
+            try:
+                response = self._http.request(method, url, params=params, json=json,
+                                              headers=headers)
+                status = response.status_code
+                return response
+            finally:
+                _notify(method, status, time.perf_counter() - started)
 
     def _request(
         self,

@@ -10,7 +10,7 @@ from reconciler.adapters import git
 from reconciler.adapters.n8n_client import N8nClient
 from reconciler.adapters.secrets import hash_key_from, secret_sources_from_env
 from reconciler.apply.engine import Engine
-from reconciler.errors import UsageError
+from reconciler.errors import ConfigError
 from reconciler.load.releases import Releases, read_releases
 from reconciler.load.repository import load_partial
 from reconciler.load.source import FolderSource, GitSource
@@ -18,24 +18,29 @@ from reconciler.model.repository import DeclaredState
 from reconciler.store.db import Store, state_path
 
 
-def open_store(path: str | None = None) -> Store:
-    return Store(state_path(path))
+def open_store(path: str | None = None, *, create: bool = True) -> Store:
+    """The state file; read-only commands pass `create=False` and never make one."""
+    file = state_path(path)
+    if not create and not file.is_file():
+        raise ConfigError(f"no state file at {file}: pass --state FILE or set "
+                          "RECONCILER_STATE to the daemon's state file")
+    return Store(file)
 
 
 def n8n_from_env() -> tuple[str, str]:
     url = os.environ.get("RECONCILER_N8N_URL")
     key = os.environ.get("RECONCILER_N8N_API_KEY")
     if not url or not key:
-        raise UsageError("set RECONCILER_N8N_URL and RECONCILER_N8N_API_KEY "
+        raise ConfigError("set RECONCILER_N8N_URL and RECONCILER_N8N_API_KEY "
                          "(`reconciler n8n up` prints them for a local n8n)")
     return url.rstrip("/"), key
 
 
-def make_engine(store: Store) -> Engine:
+def make_engine(store: Store, hash_key: bytes | None = None) -> Engine:
     url, key = n8n_from_env()
     return Engine(store=store, client=N8nClient(url, key),
                   secrets=secret_sources_from_env(os.environ),
-                  hash_key=hash_key_from(Path(store.path).resolve().parent),
+                  hash_key=hash_key or hash_key_from(Path(store.path).resolve().parent),
                   base_url=url, error_callback=os.environ.get("RECONCILER_API_URL") or None)
 
 

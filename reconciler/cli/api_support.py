@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from reconciler.api.service import ApiContext, Service
+from reconciler.errors import ConfigError
 from reconciler.store.db import state_path
 
 STATE = click.option("--state", help="SQLite state file (default $RECONCILER_STATE).")
@@ -16,8 +17,12 @@ STATE = click.option("--state", help="SQLite state file (default $RECONCILER_STA
 def open_service(state: str | None) -> Service:
     from reconciler.apply.runtime import n8n_from_env  # the CLI's one reading of the env
 
+    file = state_path(state)
+    if not file.is_file():  # instances live there: without it there is nothing to read
+        raise ConfigError(f"no state file at {file}: pass --state FILE or set "
+                          "RECONCILER_STATE to the daemon's state file")
     url, key = n8n_from_env()
-    return Service(ApiContext(state_path(state), url, key))
+    return Service(ApiContext(file, url, key))
 
 
 def echo_json(data: Any) -> None:

@@ -8,6 +8,7 @@ import os
 
 import click
 
+from reconciler.cli.output import output_option
 from reconciler.daemon.config import resolve
 from reconciler.daemon.doctor import render, run_checks
 
@@ -18,11 +19,13 @@ from reconciler.daemon.doctor import render, run_checks
 @click.option("--state", help="SQLite state file (default $RECONCILER_STATE).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="The daemon's settings file (TOML or YAML).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--ssh-key", type=click.Path(dir_okay=False),
+              help="Private key file for ssh:// repositories (default: the ssh agent).")
+@output_option("text", "json")
 def doctor(repo: str | None, branch: str | None, state: str | None, config_file: str | None,
-           fmt: str) -> int:
+           ssh_key: str | None, fmt: str) -> int:
     """Check git access, n8n and its API key scopes, secret sources and the state file."""
-    config = resolve({"repo": repo, "branch": branch, "state": state},
+    config = resolve({"repo": repo, "branch": branch, "state": state, "ssh_key": ssh_key},
                      config_file=config_file)
     checks = run_checks(config, os.environ)
     if fmt == "json":

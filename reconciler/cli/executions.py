@@ -7,6 +7,8 @@ import click
 from reconciler.api.errors import not_found
 from reconciler.api.records import STATUSES
 from reconciler.cli.api_support import STATE, echo_json, open_service
+from reconciler.cli.output import output_option
+from reconciler.report.table import table
 
 
 @click.group("executions")
@@ -19,7 +21,7 @@ def executions() -> None:
 @click.option("--status", type=click.Choice(STATUSES))
 @click.option("--workflow", "workflow_id", help="Only this workflow id.")
 @click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@output_option("text", "json")
 @STATE
 def list_(instance_id: str | None, status: str | None, workflow_id: str | None, limit: int,
           fmt: str, state: str | None) -> int:
@@ -34,10 +36,10 @@ def list_(instance_id: str | None, status: str | None, workflow_id: str | None, 
     if fmt == "json":
         echo_json([r.public() for r in rows])
         return 0
-    for r in rows:
-        why = f" {r.error_class} at {r.failed_node}" if r.status == "failed" else ""
-        click.echo(f"{r.id}  {r.instance_id}/{r.workflow_id}  {r.status}{why}  "
-                   f"{r.started_at}  {r.duration_ms if r.duration_ms is not None else '-'} ms")
+    click.echo(table(["id", "workflow", "status", "error", "started", "ms"], [
+        (r.id, f"{r.instance_id}/{r.workflow_id}", r.status,
+         f"{r.error_class} at {r.failed_node}" if r.status == "failed" else "",
+         r.started_at, r.duration_ms) for r in rows]))
     return 0
 
 
@@ -45,8 +47,9 @@ def list_(instance_id: str | None, status: str | None, workflow_id: str | None, 
 @click.argument("record_id", metavar="ID")
 @click.option("--deep", is_flag=True, help="Follow sub-workflow executions recursively.")
 @click.option("--slim", is_flag=True, help="Drop item bodies from the node data.")
+@output_option("json", default="json")
 @STATE
-def get(record_id: str, deep: bool, slim: bool, state: str | None) -> int:
+def get(record_id: str, deep: bool, slim: bool, fmt: str, state: str | None) -> int:
     """One execution with its n8n run, as JSON."""
     service = open_service(state)
     try:

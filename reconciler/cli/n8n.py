@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
 from reconciler.adapters import n8n_server
+from reconciler.cli.output import output_option
 
 _DATA = click.option(
     "--data",
@@ -57,11 +59,16 @@ def down(data_dir: Path) -> int:
 
 @n8n.command("status")
 @_DATA
-def status(data_dir: Path) -> int:
+@output_option("text", "json")
+def status(data_dir: Path, fmt: str) -> int:
     """Print running/starting/stopped and the URL; exit 1 when stopped."""
     found = n8n_server.status(data_dir)
-    if not found.running:
+    state = "stopped" if not found.running else "running" if found.ready else "starting"
+    if fmt == "json":
+        click.echo(json.dumps({"state": state, "url": found.url if found.running else None,
+                               "pid": found.pid if found.running else None}))
+    elif not found.running:
         click.echo("stopped")
-        return 1
-    click.echo(f"{'running' if found.ready else 'starting'} {found.url} pid {found.pid}")
-    return 0
+    else:
+        click.echo(f"{state} {found.url} pid {found.pid}")
+    return 0 if found.running else 1

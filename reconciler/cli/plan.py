@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
-from reconciler.apply.engine import held_lines
+from reconciler.apply.engine import Engine, held_lines
 from reconciler.apply.runtime import load_declared, make_engine, open_store
-from reconciler.errors import Problem, UsageError
+from reconciler.cli.output import output_option
+from reconciler.errors import ConfigError, InvalidInput, Problem
 from reconciler.model.repository import DeclaredState, UseCase
 from reconciler.plan.planner import Plan
 from reconciler.plan.show import plan_json, render_plan
-from reconciler.store.db import state_path
+from reconciler.store.db import Store, state_path
 
 
 def run(repo: str | None, ref: str | None, path: str | None, fmt: str, detailed: bool,
@@ -27,7 +30,7 @@ def run(repo: str | None, ref: str | None, path: str | None, fmt: str, detailed:
         plan = _offline(state, declared.state, publications, declared.releases.contents,
                         declared.releases.problems)
     else:
-        engine = make_engine(open_store(state))
+        engine = _engine(state, prepare=out is not None)
         plan, _ = engine.plan(declared.state, publications, declared.releases.contents,
                               declared.releases.problems)
     text = render_plan(plan, fmt)
@@ -46,6 +49,18 @@ def run(repo: str | None, ref: str | None, path: str | None, fmt: str, detailed:
     return 0
 
 
+def _engine(state: str | None, prepare: bool) -> Engine:
+    """Planning writes nothing: without a state file, an empty one in memory.
+
+    A plan saved for `apply FILE` (`prepare`) uses the real state file and hash key,
+    made now if need be, so that the apply finds the same fingerprint.
+    """
+    if prepare or state_path(state).is_file():
+        return make_engine(open_store(state))
+    # No recorded digest to match, so a throwaway key does (and no hash.key file is made).
+    return make_engine(Store(":memory:"), hash_key=secrets.token_bytes(32))
+
+
 def _offline(state: str | None, declared: DeclaredState,
              publications: frozenset[tuple[str, str]],
              releases: dict[tuple[str, str], UseCase],
@@ -53,7 +68,7 @@ def _offline(state: str | None, declared: DeclaredState,
     from reconciler.daemon.offline import offline_plan
 
     if not state_path(state).is_file():
-        raise UsageError(f"--offline plans against a state snapshot, and {state_path(state)} "
+        raise ConfigError(f"--offline plans against a state snapshot, and {state_path(state)} "
                          "does not exist: pass --state FILE (a copy of the daemon's state)")
     return offline_plan(open_store(state), declared, publications, releases,
                         os.environ.get("RECONCILER_N8N_URL"), release_problems)
@@ -84,8 +99,7 @@ def repo_options(f: click.decorators.FC) -> click.decorators.FC:
 
 @click.command("plan")
 @repo_options
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]),
-              default="text", show_default=True)
+@output_option("text", "markdown", "json")
 @click.option("--detailed-exitcode", "detailed", is_flag=True,
               help="Exit 0 with no changes, 2 with changes, 1 on error.")
 @click.option("--out", help="Also save the plan (JSON) for `reconciler apply FILE`.")
@@ -98,8 +112,21 @@ def plan(repo: str | None, ref: str | None, path: str | None, publish: tuple[str
     return run(repo, ref, path, fmt, detailed, out, publish, state, offline)
 
 
-def load_saved(file: str) -> dict[str, object]:
-    data = json.loads(Path(file).read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or "fingerprint" not in data:
-        raise click.UsageError(f"{file}: not a plan saved by `reconciler plan --out`")
+def load_saved(file: str) -> dict[str, Any]:
+    """A plan saved by `plan --out`; anything else is invalid input (exit 1)."""
+    try:
+        data = json.loads(Path(file).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidInput([Problem(file, "no such plan file")]) from None
+    except OSError as exc:
+        raise InvalidInput([Problem(file, f"cannot read it ({exc.strerror})")]) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        line = getattr(exc, "lineno", None)
+        raise InvalidInput([Problem(file, "not JSON: not a plan saved by `reconciler plan "
+                                    "--out`", line=line)]) from None
+    source = data.get("source") if isinstance(data, dict) else None
+    if (not isinstance(data, dict) or not isinstance(source, dict)
+            or not isinstance(data.get("fingerprint"), str)
+            or not isinstance(data.get("state_version"), int)):
+        raise InvalidInput([Problem(file, "not a plan saved by `reconciler plan --out`")])
     return data

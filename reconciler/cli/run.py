@@ -19,8 +19,11 @@ from reconciler.daemon.config import resolve
 @click.option("--log-format", type=click.Choice(["text", "json"]))
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"],
                                                case_sensitive=False))
+@click.option("--ssh-key", type=click.Path(dir_okay=False),
+              help="Private key file for ssh:// repositories (KEY and KEY.pub); "
+                   "default: the ssh agent.")
 @click.option("--wait-lock", is_flag=True, default=None,
-              help="Wait for another daemon on the same state instead of exiting 1.")
+              help="Wait for another daemon on the same state instead of exiting 3.")
 @click.option("--once", "--exit-after-first", "once", is_flag=True, default=None,
               help="Reconcile once and exit: 0 on success, 1 on failure.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),

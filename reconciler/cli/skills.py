@@ -1,4 +1,4 @@
-"""`reconciler skills INSTANCE [-o DIR]`: the instance's SKILL.md files, completed."""
+"""`reconciler skills INSTANCE [--write DIR]`: the instance's SKILL.md files, completed."""
 
 from __future__ import annotations
 
@@ -8,18 +8,20 @@ from pathlib import Path
 import click
 
 from reconciler.api.skills import skills as instance_skills
-from reconciler.cli.api_support import STATE, open_service
+from reconciler.cli.api_support import STATE, echo_json, open_service
+from reconciler.cli.output import output_option
 
 
 @click.command("skills")
 @click.argument("instance_id", metavar="INSTANCE")
-@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
-              help="Write DIR/<skill>/SKILL.md instead of printing.")
+@click.option("--write", "output", type=click.Path(file_okay=False, path_type=Path),
+              metavar="DIR", help="Write DIR/<skill>/SKILL.md instead of printing.")
+@output_option("text", "json")
 @click.option("--api-url", default=lambda: os.environ.get("RECONCILER_API_URL"),
               help="The daemon's base URL, for the API trigger URLs "
                    "(default $RECONCILER_API_URL).")
 @STATE
-def skills(instance_id: str, output: Path | None, api_url: str | None,
+def skills(instance_id: str, output: Path | None, fmt: str, api_url: str | None,
            state: str | None) -> int:
     """Each SKILL.md with this instance's trigger URLs and input schema."""
     service = open_service(state)
@@ -28,6 +30,9 @@ def skills(instance_id: str, output: Path | None, api_url: str | None,
                                 api_url)
     finally:
         service.close()
+    if fmt == "json" and output is None:
+        echo_json(found)
+        return 0
     for skill in found:
         if output is None:
             click.echo(skill["markdown"])

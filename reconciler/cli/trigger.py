@@ -8,14 +8,15 @@ from typing import IO, Any
 import click
 
 from reconciler.cli.api_support import STATE, echo_json, open_service
-from reconciler.errors import UsageError
+from reconciler.errors import InvalidInput, PermanentError, Problem
 
 
 def _payload(stream: IO[str]) -> Any:
     try:
         return json.loads(stream.read())
     except (ValueError, UnicodeDecodeError):
-        raise UsageError("the payload file is not valid JSON") from None
+        name = getattr(stream, "name", "-")
+        raise InvalidInput([Problem(str(name), "the payload file is not valid JSON")]) from None
 
 
 @click.command("trigger")
@@ -34,7 +35,7 @@ def trigger(instance_id: str, workflow_id: str, payload_file: IO[str], wait: boo
     try:
         found = service.instance(instance_id)
         if not found.usable:
-            raise UsageError(f"instance {instance_id!r} is {found.state}, not active")
+            raise PermanentError(f"instance {instance_id!r} is {found.state}, not active")
         record, answer = service.trigger(found, workflow_id, payload, wait=wait,
                                          timeout=timeout)
     finally:

@@ -1,17 +1,17 @@
 """`reconciler validate`: lint a folder or a git revision of the repository.
 
 Exit 0 valid, 1 invalid (a `must` problem, or any problem with `--strict`),
-2 usage error (including an unknown rule id).
+64 usage error (including an unknown rule id).
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from reconciler.adapters import git
+from reconciler.cli.output import color, output_option
 from reconciler.load.releases import read_releases
 from reconciler.load.source import GitSource, Source, open_source
 from reconciler.validate.docs import rules_listing
@@ -42,7 +42,7 @@ def render(result: Result, rules: list[Rule], fmt: str, strict: bool) -> str:
         return sarif_report(problems, rules)
     if fmt == "junit":
         return junit_report(problems, rules, result.lint, strict)
-    return text_report(problems, color=sys.stdout.isatty())
+    return text_report(problems, color=color())
 
 
 def _check_usage(path: str | None, repo: str | None, ref: str | None, fix: bool,
@@ -83,8 +83,7 @@ def _fix(root: str, rules: list[Rule], options: Options, dry_run: bool) -> Resul
 @click.argument("path", required=False, type=click.Path(exists=True, file_okay=False))
 @click.option("--repo", help="A git repository (path or URL) to read a revision from.")
 @click.option("--ref", help="Branch, tag or commit (with --repo; default HEAD).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "junit"]),
-              default="text", show_default=True)
+@output_option("text", "json", "sarif", "junit")
 @click.option("--strict", is_flag=True, help="'should' problems block too.")
 @click.option("--rules", "only", metavar="ID,..", help="Run only these rules.")
 @click.option("--exclude-rules", "exclude", metavar="ID,..", help="Skip these rules.")
@@ -94,7 +93,7 @@ def _fix(root: str, rules: list[Rule], options: Options, dry_run: bool) -> Resul
 def validate(path: str | None, repo: str | None, ref: str | None, fmt: str, strict: bool,
              only: str | None, exclude: str | None, fix: bool, dry_run: bool,
              list_rules: bool) -> int:
-    """Lint the declared state: exit 0 valid, 1 invalid, 2 usage error."""
+    """Lint the declared state: exit 0 valid, 1 invalid, 64 usage error."""
     rules = _rules(only, exclude)
     if list_rules:
         click.echo(rules_listing())

@@ -16,6 +16,7 @@ from reconciler.errors import Problem
 from reconciler.model.platform import PlatformState
 from reconciler.model.repository import DeclaredState, UseCase
 from reconciler.plan.inputs import LiveWorkflow, Observed, PlanInput
+from reconciler.plan.offline_diff import with_template_diffs
 from reconciler.plan.planner import Plan, make_plan
 from reconciler.store.db import Store
 from reconciler.store.state import snapshot
@@ -46,8 +47,9 @@ def offline_plan(store: Store, declared: DeclaredState,
     state = snapshot(store)
     # The URL the daemon deployed with wins: rendered workflows embed it.
     url = get_meta(store, N8N_URL_KEY) or base_url or ""
-    return make_plan(PlanInput(
+    plan = make_plan(PlanInput(
         declared=declared, state=state, observed=recorded_observation(state),
         publications=publications, releases=dict(releases),
         secrets=recorded_secrets(state), n8n_base_url=url,
         defaults=declared.platform.defaults, release_problems=tuple(release_problems)))
+    return with_template_diffs(plan, state, declared, releases)

@@ -155,7 +155,7 @@ class PutWorkflow(Step):
     body: dict[str, Any] = field(default_factory=dict)
     content_hash: str = ""
     reason: str = ""  # new | changed | drift | recreate
-    diff: list[str] = field(default_factory=list)
+    diff: list[dict[str, Any]] = field(default_factory=list)  # plan.diff.field_diff
 
     def target(self) -> str:
         return f"{self.group}/{self.workflow_id}"
@@ -269,7 +269,7 @@ class ReportDrift(Step):
     kind: ClassVar[str] = "report_drift"
     workflow_id: str = ""
     n8n_id: str = ""
-    diff: list[str] = field(default_factory=list)
+    diff: list[dict[str, Any]] = field(default_factory=list)  # plan.diff.field_diff
 
     def target(self) -> str:
         return f"{self.group}/{self.workflow_id}"

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from reconciler.errors import Problem, RenderError
 from reconciler.model.platform import MappingRec
 from reconciler.model.repository import UseCase, WorkflowFile
 from reconciler.plan.credentials import foreign_credentials
+from reconciler.plan.diff import field_diff
 from reconciler.plan.inputs import LiveWorkflow
 from reconciler.plan.org_errors import USE_CASE as ORG_ERRORS
 from reconciler.plan.steps import (
@@ -96,34 +95,11 @@ class InstanceContext:
     changed: bool = False
 
 
-def _diff(live: dict[str, Any], desired: dict[str, Any]) -> list[str]:
-    """`change: path`, and `: old → new` for changed values (clipped: a report line)."""
-    found = DeepDiff(live, desired, ignore_order=False, verbose_level=2)
-    lines: list[str] = []
-    for change, items in found.items():
-        if isinstance(items, dict) and change in ("values_changed", "type_changes"):
-            lines.extend(f"{change}: {p}: {_old_new(v.get('old_value'), v.get('new_value'))}"
-                         for p, v in sorted(items.items()))
-            continue
-        paths = items if isinstance(items, list | set | frozenset) else list(items)
-        lines.extend(f"{change}: {p}" for p in sorted(str(x) for x in paths))
-    return lines[:50]
-
-
-def _old_new(old: Any, new: Any, limit: int = 60) -> str:
-    """`old → new`, long texts cut to where they start to differ."""
-    a, b = repr(old), repr(new)
-    start = 0
-    if isinstance(old, str) and isinstance(new, str):
-        while start < min(len(a), len(b)) and a[start] == b[start]:
-            start += 1
-        start = max(0, start - 12)
-    return f"{_clip(a, start, limit)} → {_clip(b, start, limit)}"
-
-
-def _clip(text: str, start: int, limit: int) -> str:
-    part = ("…" if start else "") + text[start:]
-    return part if len(part) <= limit else part[:limit - 1] + "…"
+def _secret_values(ctx: InstanceContext) -> list[str]:
+    """Values rendered from secrets: a diff masks them (the URL and error id are not secret)."""
+    org = {k: v for k, v in ctx.base.org_secrets.items()
+           if k not in ("N8N_BASE_URL", "ERROR_WORKFLOW_ID")}
+    return [*org.values(), *ctx.base.member_secrets.values()]
 
 
 def plan_workflows(ctx: InstanceContext) -> None:
@@ -287,8 +263,10 @@ def _compare(ctx: InstanceContext, wf: WorkflowFile, n8n_id: str | None,
         return None
     else:
         drift = mapping is not None and mapping.content_hash == desired_hash
-        diff = _diff(live.normalized,
-                     normalize_for_compare(body, ignore_positions=ctx.ignore_positions))
+        # An offline plan has no copy of n8n's content: no field-level diff then.
+        diff = field_diff(live.normalized,
+                          normalize_for_compare(body, ignore_positions=ctx.ignore_positions),
+                          _secret_values(ctx)) if live.normalized else []
         if drift and not ctx.drift_revert:
             ctx.steps.append(ReportDrift(group=group, workflow_id=wid, n8n_id=live.id, diff=diff))
             return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from reconciler.report.table import table
 from reconciler.store.db import Store
 
 
@@ -35,19 +36,17 @@ def status_data(store: Store) -> dict[str, Any]:
 
 
 def status_text(data: dict[str, Any]) -> str:
-    lines = ["Processes:"]
-    lines += [f"  {p['use_case']:<24} {p['type']:<15} active env: {p['active_env']}"
-              for p in data["processes"]]
-    lines.append("Templates:")
-    lines += [f"  {t['id']:<32} {t['status']:<11} {t['fingerprint'][:19]}"
-              for t in data["templates"]]
-    lines.append("Instances:")
-    for i in data["instances"]:
-        pin = "pinned" if i["pinned"] else "follows"
-        on = "on" if i["active"] else "off"
-        lines.append(f"  {i['id']:<34} {i['state']:<20} {i['environment']:<5} "
-                     f"{i['version'] or '-':<8} {pin:<8} {on}")
-        lines += [f"      notice: {n}" for n in i["notices"]]
+    lines = ["Processes:", table(["use case", "type", "active env"], [
+        (p["use_case"], p["type"], p["active_env"]) for p in data["processes"]]), "",
+        "Templates:", table(["template", "status", "fingerprint"], [
+            (t["id"], t["status"], t["fingerprint"][:19]) for t in data["templates"]]), "",
+        "Instances:", table(["instance", "state", "env", "version", "follows", "published"], [
+            (i["id"], i["state"], i["environment"], i["version"],
+             "pinned" if i["pinned"] else "newest", "yes" if i["active"] else "no")
+            for i in data["instances"]])]
+    notices = [(i["id"], n) for i in data["instances"] for n in i["notices"]]
+    if notices:
+        lines += ["", "Notices:", table(["instance", "notice"], notices)]
     return "\n".join(lines)
 
 
@@ -61,10 +60,9 @@ def history_rows(store: Store, limit: int) -> list[dict[str, Any]]:
 def history_text(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "no runs yet"
-    return "\n".join(
-        f"{r['id']:>5}  {r['started_at']}  {r['trigger']:<8} {(r['revision'] or '-')[:12]:<12} "
-        f"{r['outcome'] or 'running':<11} reads {r['reads']:<4} writes {r['writes']}"
-        for r in rows)
+    return table(["run", "started", "trigger", "revision", "outcome", "reads", "writes"], [
+        (r["id"], r["started_at"], r["trigger"], (r["revision"] or "-")[:12],
+         r["outcome"] or "running", r["reads"], r["writes"]) for r in rows])
 
 
 def as_json(data: Any) -> str:

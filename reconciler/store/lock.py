@@ -11,11 +11,13 @@ import os
 from pathlib import Path
 from typing import IO
 
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ExitCode, ReconcilerError
 
 
 class LockHeld(ReconcilerError):
     """Another process writes this state file."""
+
+    exit_code = ExitCode.CONFIG
 
 
 def lock_path(state: Path) -> Path:

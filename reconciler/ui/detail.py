@@ -177,8 +177,13 @@ def _changes(step: dict[str, Any]) -> list[tuple[str, str, str]]:
         after = (detail.get("record") or {}).get("version")
         if before != after:
             found.append(("version", str(before or "-"), str(after or "-")))
-    for line in detail.get("diff") or []:
-        kind, _, rest = str(line).partition(": ")
+    for entry in detail.get("diff") or []:
+        if isinstance(entry, dict):  # the plan's field diffs: {path, change, old, new}
+            found.append((f"{entry.get('path')} ({entry.get('change')})",
+                          "" if entry.get("old") is None else str(entry.get("old")),
+                          "" if entry.get("new") is None else str(entry.get("new"))))
+            continue
+        kind, _, rest = str(entry).partition(": ")  # runs recorded before field diffs
         path, _, values = rest.partition(": ")
         old, sep, new = values.partition(" → ")
         found.append((f"{path} ({kind})", old if sep else "", new if sep else values))

@@ -44,10 +44,11 @@ def rules_markdown() -> str:
 
 
 def rules_listing() -> str:
-    width = max(len(r) for r in REGISTRY)
-    return "\n".join(
+    width = max(len(r) for r in [*REGISTRY, "RULE"])
+    header = f"{'RULE':<{width}}  {'LAYER':<8}  {'LEVEL':<6}  FIX  SUMMARY"
+    return "\n".join([header, *(
         f"{r.id:<{width}}  {r.layer.value:<8}  {r.severity:<6}  {'fix' if r.fix else '   '}  "
-        f"{r.summary}" for r in ordered())
+        f"{r.summary}" for r in ordered())])
 
 
 MUST_BEGIN = "<!-- must rules: generated from the registry; `reconciler rules --must` -->"

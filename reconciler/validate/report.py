@@ -4,7 +4,6 @@ JUnit XML for CI test reports."""
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from importlib import metadata
 from itertools import groupby
@@ -13,6 +12,7 @@ from typing import Any
 import click
 
 from reconciler.errors import Problem
+from reconciler.model.junit import Case, Suite, junit_xml
 from reconciler.validate.rules import LOAD, Layer, Lint, Rule
 from reconciler.validate.rules.registry import LOAD_DOC
 
@@ -118,30 +118,18 @@ def _files(problems: Sequence[Problem], lint: Lint | None) -> dict[str, bool]:
 def junit_report(problems: Sequence[Problem], rules: Sequence[Rule], lint: Lint | None,
                  strict: bool) -> str:
     """One test suite per file, one test case per rule that checks that file."""
-    root = ET.Element("testsuites", name="reconciler validate")
-    total = failed = 0
+    suites: list[Suite] = []
     for file, is_workflow in _files(problems, lint).items():
         ids = [LOAD] + [r.id for r in rules if is_workflow or r.layer is Layer.folder]
-        suite = ET.SubElement(root, "testsuite", name=file)
-        failures = 0
+        suite = Suite(file)
         for rule_id in ids:
-            case = ET.SubElement(suite, "testcase", classname=file, name=rule_id)
             found = [p for p in problems if p.file == file and p.rule == rule_id]
+            case = Case(name=rule_id, classname=file)
             if any(p.severity == "must" or strict for p in found):
-                failures += 1
-                failure = ET.SubElement(case, "failure", message=found[0].message,
-                                        type=found[0].severity)
-                failure.text = "\n".join(str(p) for p in found)
+                case.failure, case.failure_type = found[0].message, found[0].severity
+                case.failure_text = "\n".join(str(p) for p in found)
             elif found:
-                ET.SubElement(case, "system-out").text = "\n".join(
-                    f"warning: {p}" for p in found)
-        suite.set("tests", str(len(ids)))
-        suite.set("failures", str(failures))
-        suite.set("errors", "0")
-        total += len(ids)
-        failed += failures
-    root.set("tests", str(total))
-    root.set("failures", str(failed))
-    root.set("errors", "0")
-    ET.indent(root)
-    return ET.tostring(root, encoding="unicode", xml_declaration=True)
+                case.output = "\n".join(f"warning: {p}" for p in found)
+            suite.cases.append(case)
+        suites.append(suite)
+    return junit_xml("reconciler validate", suites)

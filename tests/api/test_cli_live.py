@@ -44,7 +44,7 @@ def test_key_trigger_list_get_skills(env: Api, tmp_path: Path,
     assert entry(["executions", "get", record_id, "--slim"]) == 0
     got = json.loads(capsys.readouterr().out)
     assert got["run"]["output"] == [{"echo": "from the cli", "n": 42}]
-    assert entry(["skills", OWNER_DEV, "-o", str(tmp_path / "skills")]) == 0
+    assert entry(["skills", OWNER_DEV, "--write", str(tmp_path / "skills")]) == 0
     text = (tmp_path / "skills" / "echo" / "SKILL.md").read_text(encoding="utf-8")
     assert "POST http://agents.example/api/v1/workflows/echo/trigger" in text
     assert f"/webhook/echo/{OWNER_DEV}/echo" in text and "| `message` | string | yes |" in text

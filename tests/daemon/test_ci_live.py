@@ -29,7 +29,8 @@ def cli(env: dict[str, str], *args: str, cwd: Path | None = None,
 
 
 def groups(markdown: str) -> set[str]:
-    return set(re.findall(r"<summary><b>([^<]+)</b>", markdown))
+    # "<summary><b>inbox-triage.owner-dev (dev, 2.2.0)</b>": the instance, then its facts
+    return set(re.findall(r"<summary><b>([^<( ]+)(?: \([^<]*\))?</b>", markdown))
 
 
 @pytest.fixture
@@ -60,7 +61,7 @@ def test_pull_request_plan_shows_exactly_its_changes(
     assert pr.returncode == 0, pr.stderr
     text = pr.stdout
     assert text.startswith("### n8n-reconciler plan")
-    assert "| step | count |" in text and len(text) < 65_000
+    assert "| instance | create |" in text and len(text) < 65_000
     found = groups(text)
     assert found and all(g == "platform" or g.startswith("inbox-triage") for g in found), found
     assert "inbox-triage.owner-dev" in found
@@ -95,7 +96,7 @@ def test_offline_plan_makes_no_n8n_call(n8n_server: ServerInfo, platform: Platfo
     assert exit_code.returncode == 2  # changes pending
     missing = cli({**env, "RECONCILER_STATE": str(tmp_path / "none.sqlite")}, "plan", "--repo",
                   ".", "--offline", cwd=platform.repo)
-    assert missing.returncode == 2 and "state snapshot" in missing.stderr
+    assert missing.returncode == 3 and "state snapshot" in missing.stderr
 
 
 def _steps(plan_json: str) -> list[dict[str, object]]:

@@ -133,7 +133,11 @@ def test_drift_is_reverted_with_a_diff(platform: Platform) -> None:
     out = ok(platform.reconcile())
     drift = [s for s in out.plan.steps if getattr(s, "reason", "") == "drift"] if out.plan else []
     assert len(drift) == 1
-    assert any("jsCode" in line for line in getattr(drift[0], "diff", []))
+    diff = getattr(drift[0], "diff", [])
+    # Values, not paths: n8n's hand edit (old) and the repository's code (new).
+    jscode = [d for d in diff if d["path"] == 'nodes["Sort by urgency"].parameters.jsCode']
+    assert jscode and jscode[0]["old"] == '"return [];"', diff
+    assert jscode[0]["new"] not in (None, '"return [];"')
     assert out.summary["drift"] == ["inbox-triage-carol-dev/triage"]
     again = platform.live()["Inbox triage [inbox-triage-carol-dev/triage]"]
     assert node(again, "Sort by urgency")["parameters"]["jsCode"] != "return [];"

@@ -336,9 +336,9 @@ def test_json_format_of_a_valid_repository(example: Path, run_cli: RunCli) -> No
 
 
 def test_usage_errors_exit_2(example: Path, run_cli: RunCli, tmp_path: Path) -> None:
-    assert run_cli("validate", str(tmp_path / "nowhere"))[0] == 2
-    assert run_cli("validate", "--ref", "main", str(example))[0] == 2
-    assert run_cli("validate", "--format", "yaml", str(example))[0] == 2
+    assert run_cli("validate", str(tmp_path / "nowhere"))[0] == 64
+    assert run_cli("validate", "--ref", "main", str(example))[0] == 64
+    assert run_cli("validate", "--format", "yaml", str(example))[0] == 64
 
 
 def test_a_secret_written_by_mistake_is_not_echoed(repo_copy: Path, run_cli: RunCli) -> None:

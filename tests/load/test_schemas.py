@@ -41,7 +41,7 @@ def test_checked_in_schemas_match_the_models() -> None:
     assert on_disk == set(rendered), "schemas/ holds other files than the models make"
     stale = [name for name, text in rendered.items()
              if (SCHEMA_DIR / name).read_text(encoding="utf-8") != text]
-    assert not stale, f"{stale} drifted from the models: run `reconciler schemas`"
+    assert not stale, f"{stale} drifted from the models: run `reconciler schemas --write schemas`"
 
 
 def test_schemas_are_deterministic() -> None:
@@ -50,19 +50,19 @@ def test_schemas_are_deterministic() -> None:
 
 def test_schemas_command_writes_and_checks(tmp_path: Path, run_cli: RunCli) -> None:
     out = tmp_path / "schemas"
-    assert run_cli("schemas", "--check", "-o", str(out))[0] == 1
-    code, _ = run_cli("schemas", "-o", str(out))
+    assert run_cli("schemas", "--check", str(out))[0] == 1
+    code, _ = run_cli("schemas", "--write", str(out))
     assert code == 0
     assert {p.name for p in out.iterdir()} == set(SCHEMAS)
-    assert run_cli("schemas", "--check", "-o", str(out)) == (0, f"{out}: up to date\n")
+    assert run_cli("schemas", "--check", str(out)) == (0, f"{out}: up to date\n")
     (out / "instance.schema.json").write_text("{}\n")
-    code, output = run_cli("schemas", "--check", "-o", str(out))
+    code, output = run_cli("schemas", "--check", str(out))
     assert code == 1
     assert "instance.schema.json" in output and "platform.schema.json" not in output
 
 
 def test_the_repository_schemas_pass_the_check(run_cli: RunCli) -> None:
-    assert run_cli("schemas", "--check", "-o", str(SCHEMA_DIR))[0] == 0
+    assert run_cli("schemas", "--check", str(SCHEMA_DIR))[0] == 0
 
 
 @pytest.mark.parametrize(("path", "schema"), _yaml_files(),
@@ -71,8 +71,28 @@ def test_example_yaml_names_its_schema(path: Path, schema: str) -> None:
     match = _MODELINE.match(path.read_text(encoding="utf-8"))
     assert match, f"{path} must start with '# yaml-language-server: $schema=...'"
     target = (path.parent / match.group(1)).resolve()
-    assert target == (SCHEMA_DIR / schema).resolve(), f"{path} names {target}"
+    # The example's own copy: the line resolves inside a repository made from it.
+    assert target == (EXAMPLE / "schemas" / schema).resolve(), f"{path} names {target}"
     assert target.is_file()
+
+
+def test_example_schemas_are_current(run_cli: RunCli) -> None:
+    assert run_cli("schemas", "--check", str(EXAMPLE / "schemas"))[0] == 0
+
+
+def test_schemas_write_into_a_users_repository(tmp_path: Path, run_cli: RunCli,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """`schemas --write DIR` at a repository's root prints lines that resolve there."""
+    monkeypatch.chdir(tmp_path)
+    code, out = run_cli("schemas", "--write", "editor-schemas")
+    assert code == 0
+    lines = dict(line.split(": ", 1) for line in out.splitlines() if ": #" in line)
+    assert set(lines) == {"platform.yaml", "instances/<id>.yaml",
+                          "use-cases/<slug>/use-case.yaml"}
+    for file, line in lines.items():
+        place = tmp_path / file.replace("<id>", "a").replace("<slug>", "b")
+        target = (place.parent / line.split("$schema=", 1)[1]).resolve()
+        assert target.is_file() and target.parent == tmp_path / "editor-schemas", line
 
 
 def test_every_example_yaml_file_is_covered() -> None:

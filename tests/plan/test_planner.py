@@ -157,7 +157,7 @@ def test_plan_renders_in_three_formats(repo: Path) -> None:
     assert data["changes"] == len(plan.steps) and data["fingerprint"] == plan.fingerprint()
     assert "create workflow lead-enrichment.owner-dev/main" in render_plan(plan, "text")
     markdown = render_plan(plan, "markdown")
-    assert "| step | count |" in markdown and "<details>" in markdown
+    assert "| instance | create |" in markdown and "<details>" in markdown
 
 
 def test_markdown_is_capped_for_pull_request_comments(repo: Path) -> None:
@@ -165,7 +165,7 @@ def test_markdown_is_capped_for_pull_request_comments(repo: Path) -> None:
     huge = Plan(steps=plan.steps * 400, state_version=0, revision=None)
     text = plan_markdown(huge)
     assert len(text) < MARKDOWN_LIMIT + 100 < 65_000
-    assert "truncated" in text
+    assert "more step(s) not shown" in text
 
 
 def test_every_check_the_planner_makes_is_a_validation_rule() -> None:

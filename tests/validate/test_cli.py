@@ -59,11 +59,11 @@ def test_rule_filters(repo: Path, run_cli: RunCli) -> None:
 
 
 def test_usage_errors_exit_2(run_cli: RunCli, repo: Path) -> None:
-    assert run_cli("validate", "--rules", "NOPE", str(EXAMPLE))[0] == 2
-    assert run_cli("validate", "--exclude-rules", "GRAPH-TERMINAL,NOPE", str(EXAMPLE))[0] == 2
-    assert run_cli("validate", "--dry-run", str(repo))[0] == 2
-    assert run_cli("validate", "--fix", "--repo", str(repo))[0] == 2
-    assert run_cli("validate", "--format", "xml", str(EXAMPLE))[0] == 2
+    assert run_cli("validate", "--rules", "NOPE", str(EXAMPLE))[0] == 64
+    assert run_cli("validate", "--exclude-rules", "GRAPH-TERMINAL,NOPE", str(EXAMPLE))[0] == 64
+    assert run_cli("validate", "--dry-run", str(repo))[0] == 64
+    assert run_cli("validate", "--fix", "--repo", str(repo))[0] == 64
+    assert run_cli("validate", "--format", "xml", str(EXAMPLE))[0] == 64
 
 
 def test_load_problems_are_reported_as_they_are(repo: Path, run_cli: RunCli) -> None:
@@ -192,7 +192,9 @@ def test_docs_rules_md_is_generated_from_the_rules() -> None:
 def test_list_rules(run_cli: RunCli) -> None:
     code, output = run_cli("validate", "--list-rules")
     assert code == 0
-    assert [line.split()[0] for line in output.splitlines()] == [r.id for r in ordered()]
+    header, *lines = output.splitlines()
+    assert header.split() == ["RULE", "LAYER", "LEVEL", "FIX", "SUMMARY"]
+    assert [line.split()[0] for line in lines] == [r.id for r in ordered()]
     code, output = run_cli("rules", "--markdown")
     assert (code, output) == (0, rules_markdown())
 
