@@ -35,8 +35,9 @@ from tests.load.conftest import commit, folder_files
 HASH_KEY = "g" * 32
 TAGS = ("daily-digest@1.0.0", "inbox-triage@2.1.0", "lead-enrichment@1.2.0", "echo@1.0.0")
 STATE_TABLES_SKIPPED = ("runs", "run_steps")  # the run log: written by every run, by design
-# Rewritten by n8n on every read or by the clock, never by us: not part of a dump.
-VOLATILE = ("updatedAt",)
+# Changed by n8n itself, without a write of ours (triggerCount settles after a
+# publish, as n8n finishes activating the triggers): not part of a dump.
+VOLATILE = ("updatedAt", "triggerCount")
 
 
 def _sha(value: Any) -> str:
@@ -53,6 +54,8 @@ class Gate:
     env: dict[str, str]
     expected: tuple[str, str] = ("", "")  # the baseline's fingerprint
     seen: tuple[str, str] | None = None  # the fingerprint a test last took
+    dumps: tuple[dict[str, list[Any]], dict[str, list[dict[str, Any]]]] | None = None
+    baseline_dumps: tuple[dict[str, list[Any]], dict[str, list[dict[str, Any]]]] | None = None
 
     @property
     def repo(self) -> pygit2.Repository:
@@ -110,8 +113,26 @@ class Gate:
 
     def fingerprint(self) -> tuple[str, str]:
         """sha256 of every state table but the run log, and of n8n's lists."""
-        self.seen = (_sha(self.state_dump()), _sha(self.n8n_dump()))
+        self.dumps = (self.state_dump(), self.n8n_dump())
+        self.seen = (_sha(self.dumps[0]), _sha(self.dumps[1]))
         return self.seen
+
+    def changes(self, before: tuple[dict[str, list[Any]], dict[str, list[dict[str, Any]]]],
+                ) -> list[str]:
+        """What differs from `before` in the last fingerprint: tables, and n8n objects."""
+        assert self.dumps is not None
+        state, n8n = self.dumps
+        found = [f"table {name}" for name in sorted(set(state) | set(before[0]))
+                 if state.get(name) != before[0].get(name)]
+        for kind in ("workflows", "credentials"):
+            old = {str(o["id"]): o for o in before[1][kind]}
+            new = {str(o["id"]): o for o in n8n[kind]}
+            for key in sorted(set(old) | set(new)):
+                a, b = old.get(key, {}), new.get(key, {})
+                if a != b:
+                    keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+                    found.append(f"{kind[:-1]} {(b or a).get('name')}: {', '.join(keys)}")
+        return found
 
     def restore(self) -> None:
         """Apply the good commit again (only needed after a case leaked).
@@ -190,6 +211,7 @@ def gate(n8n_server: ServerInfo, tmp_path_factory: pytest.TempPathFactory) -> It
         code, output = found.deploy()
         assert code == 0, output
         found.expected = found.fingerprint()
+        found.baseline_dumps = found.dumps
         yield found
 
 
@@ -205,6 +227,7 @@ def baseline(gate: Gate) -> Iterator[tuple[str, str]]:
     if (gate.seen or gate.fingerprint()) != gate.expected:
         gate.restore()
         gate.expected = gate.fingerprint()
+        gate.baseline_dumps = gate.dumps
 
 
 Mutation = Callable[[Path], None]
