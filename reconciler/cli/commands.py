@@ -24,6 +24,7 @@ _COMMANDS: dict[str, str] = {
     "reconciler.cli.trigger": "trigger",
     "reconciler.cli.executions": "executions",
     "reconciler.cli.skills": "skills",
+    "reconciler.cli.import_codika": "import_group",
 }
 
 

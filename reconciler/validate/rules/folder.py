@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from reconciler.model.declared import (
+    DataIngestionTrigger,
     FieldType,
     HttpTrigger,
     ScheduleTrigger,
@@ -256,8 +257,10 @@ def _kind(node: n8n.Node) -> str:
     return kinds.get(node.type, "service_event")
 
 
+# A data-ingestion workflow starts from its embed/delete webhooks.
 _DECLARED = {HttpTrigger: "http", ScheduleTrigger: "schedule",
-             ServiceEventTrigger: "service_event", SubworkflowTrigger: "subworkflow"}
+             ServiceEventTrigger: "service_event", SubworkflowTrigger: "subworkflow",
+             DataIngestionTrigger: "http"}
 
 
 @rule("TRIGGER-TYPE-CONSISTENCY", F, "must",
@@ -299,13 +302,18 @@ def _slug(node: n8n.Node) -> str:
 def webhook_paths(lint: Lint) -> Iterator[Finding]:
     """An http trigger's `path` (and a schedule's `manual_trigger_path`) is the last
     segment of a Webhook node's path, with the declared method; every Webhook node
-    has a declared path. The URLs given to agents come from use-case.yaml."""
+    has a declared path (a data_ingestion trigger's `embed_path` and `delete_path`
+    count as declared). The URLs given to agents come from use-case.yaml."""
     for uc in lint.state.use_cases.values():
         for i, wf in enumerate(uc.workflows):
             hooks = {_slug(n): n for n in n8n.nodes(wf) if n.type == n8n.WEBHOOK}
             declared: dict[str, str | None] = {}
             for j, t in enumerate(wf.spec.triggers):
                 where = ("workflows", i, "triggers", j)
+                if isinstance(t, DataIngestionTrigger):
+                    # Either webhook may be absent (a folder may embed only).
+                    declared.update({p: None for p in (t.embed_path, t.delete_path) if p})
+                    continue
                 slug = t.path if isinstance(t, HttpTrigger) else (
                     t.manual_trigger_path if isinstance(t, ScheduleTrigger) else None)
                 if slug is None:

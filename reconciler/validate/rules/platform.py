@@ -134,8 +134,12 @@ def _set_error_workflow(content: dict[str, Any], ctx: FixContext) -> None:
 def error_workflow(lint: Lint) -> Iterator[Finding]:
     """Failures are reported through each organization's error workflow, so every
     workflow sets `settings.errorWorkflow` to
-    `{{ORGSECRET_ERROR_WORKFLOW_ID_TERCESORG}}`. The fix sets it."""
+    `{{ORGSECRET_ERROR_WORKFLOW_ID_TERCESORG}}`. The fix sets it. A sub-workflow
+    (called only by other workflows) is exempt, as on the reference platform: its
+    failure fails its caller, which reports it."""
     for _, wf in lint.workflows():
+        if all(isinstance(t, SubworkflowTrigger) for t in wf.spec.triggers):
+            continue
         value = n8n.settings(wf).get("errorWorkflow")
         if value != ERROR_WORKFLOW:
             yield Finding(wf.path, f"settings.errorWorkflow is {value!r}, not the "
