@@ -30,10 +30,13 @@ def import_group() -> None:
               help="The process owner's user id (Codika kept it on its platform).")
 @click.option("--org", "owner_org", default="owner-org", show_default=True,
               help="The process owner's organization id.")
+@click.option("--visibility", type=click.Choice(["private", "organizational", "public"]),
+              default=None, help="Who may install it (Codika kept this on its platform; "
+                                 "default private).")
 @click.option("--slug", "slug_name", default=None,
               help="The use-case folder name (default: from SRC's name; one SRC only).")
 def codika(sources: tuple[Path, ...], repo: Path, owner_user: str, owner_org: str,
-           slug_name: str | None) -> int:
+           visibility: str | None, slug_name: str | None) -> int:
     """Read each Codika use-case folder (config.ts evaluated in Node, project.json,
     version.json, workflows/, skills/) and write use-case.yaml, version.json,
     workflows and skills under REPO/use-cases/<slug>/. Every rewrite is printed."""
@@ -43,7 +46,7 @@ def codika(sources: tuple[Path, ...], repo: Path, owner_user: str, owner_org: st
     repo.mkdir(parents=True, exist_ok=True)
     owner = Owner(owner_user, owner_org)
     for src in sources:
-        result = import_codika(src, repo, owner, install, slug_name)
+        result = import_codika(src, repo, owner, install, slug_name, visibility)
         click.echo(f"{src} -> {result.folder}")
         for rel in result.written:
             click.echo(f"  wrote {rel}")

@@ -49,7 +49,8 @@ class ImportResult:
 
 
 def import_codika(src: Path, repo: Path, owner: Owner, codika: CodikaInstall,
-                  slug_name: str | None = None) -> ImportResult:
+                  slug_name: str | None = None,
+                  visibility: str | None = None) -> ImportResult:
     src = src.resolve()
     exported = evaluate_config(src, codika)
     name = slug_name or slug(src.name)
@@ -60,6 +61,8 @@ def import_codika(src: Path, repo: Path, owner: Owner, codika: CodikaInstall,
     ingestion = exported.get("dataIngestion")
     if isinstance(ingestion, dict):
         config["workflows"] = [*(config.get("workflows") or []), _ingestion_workflow(ingestion)]
+    if visibility:
+        config["visibility"] = visibility
     spec = use_case(config, {"user": owner.user, "org": owner.org}, files, result.notes)
     outputs: dict[str, str] = {
         "use-case.yaml": _HEADER + yaml.safe_dump(spec, sort_keys=False, allow_unicode=True,
