@@ -165,6 +165,13 @@ CASES: dict[str, Mutation] = {
     "REF-SHARING": text("instances/inbox-triage-carol.yaml", "teams: [sales]", "teams: [ops]"),
     "ACCESS": text(f"{TRIAGE}/use-case.yaml", "visibility: {level: public}",
                    "visibility: {level: private}"),
+    # codika
+    "CODIKA-NODES": workflow(MAIN_WF, lambda c: c["nodes"][1].update(
+        type="n8n-nodes-codika.codika")),
+    "CODIKA-STRUCTURE": workflow(MAIN_WF, lambda c: c["nodes"][-1].update(
+        type="n8n-nodes-codika.codika", parameters={"resource": "workflowOutputs"})),
+    "SCHEDULE-HUMAN-READABLE": text(f"{DIGEST}/use-case.yaml",
+                                    "        human_readable: Every weekday at 8:00\n", ""),
 }
 
 FIXABLE = sorted(r.id for r in REGISTRY.values() if r.fix is not None)

@@ -82,9 +82,10 @@ def import_codika(src: Path, repo: Path, owner: Owner, codika: CodikaInstall,
 def _workflow_texts(src: Path, exported: dict[str, Any]) -> dict[str, tuple[str, str]]:
     """workflowTemplateId -> (file name, text), matched by the encoded content."""
     by_content: dict[str, Path] = {}
+    listed = sorted((src / "workflows").glob("*.json"))
     for folder in ("workflows", "data-ingestion"):
         for path in sorted((src / folder).glob("*.json")):
-            by_content[path.read_text(encoding="utf-8")] = path
+            by_content.setdefault(path.read_text(encoding="utf-8"), path)
     entries = list(exported["configuration"].get("workflows") or [])
     if isinstance(exported.get("dataIngestion"), dict):
         entries.append(exported["dataIngestion"])
@@ -102,6 +103,11 @@ def _workflow_texts(src: Path, exported: dict[str, Any]) -> dict[str, tuple[str,
             text = path.read_text(encoding="utf-8")
         assert text is not None
         found[wf_id] = (path.name, text)
+    used = {name for name, _ in found.values()}
+    unlisted = [p.name for p in listed if p.name not in used]
+    if unlisted:
+        raise CodikaImportError(f"{src / 'workflows' / unlisted[0]}: not a workflow of "
+                                "config.ts (every file of workflows/ must be listed)")
     return found
 
 

@@ -1,6 +1,6 @@
 """The lint rules, in four layers; importing this package registers them all."""
 
-from reconciler.validate.rules import content, folder, graph, platform, refs
+from reconciler.validate.rules import codika, content, folder, graph, platform, refs
 from reconciler.validate.rules.registry import (
     LOAD,
     REGISTRY,
@@ -12,4 +12,4 @@ from reconciler.validate.rules.registry import (
 )
 
 __all__ = ["LOAD", "REGISTRY", "FixContext", "Layer", "Lint", "Options", "Rule",
-           "content", "folder", "graph", "platform", "refs"]
+           "codika", "content", "folder", "graph", "platform", "refs"]

@@ -21,7 +21,15 @@ from reconciler.model.placeholders import (
 from reconciler.model.repository import WorkflowFile
 from reconciler.validate.rules import n8n
 from reconciler.validate.rules.jsontext import dump_workflow, json_fix, node_dicts, text_of
+from reconciler.validate.rules.n8n import shown as _shown
 from reconciler.validate.rules.registry import Finding, FixContext, Layer, Lint, rule
+from reconciler.validate.rules.repairs import (
+    AUTH_CREDENTIAL,
+    fix_models,
+    fix_webhook_auth,
+    is_llm,
+    model_value,
+)
 
 C = Layer.content
 DATA_NAMES = {
@@ -237,7 +245,7 @@ def execution_order(lint: Lint) -> Iterator[Finding]:
     for _, wf in lint.workflows():
         value = n8n.settings(wf).get("executionOrder")
         if value != "v1":
-            yield Finding(wf.path, f"settings.executionOrder is {value!r}, not 'v1'",
+            yield Finding(wf.path, f"settings.executionOrder is {_shown(value)}, not 'v1'",
                           ("settings", "executionOrder") if value is not None else ("settings",))
 
 
@@ -324,13 +332,12 @@ def webhook_id(lint: Lint) -> Iterator[Finding]:
                     seen[value] = f"{wf.path} {node.name!r}"
 
 
-AUTH_CREDENTIAL = {"basicAuth": "httpBasicAuth", "headerAuth": "httpHeaderAuth",
-                   "jwtAuth": "jwtAuth"}
 AUTH_SCOPES = {"ORGCRED", "INSTCRED", "SYSCREDS"}
 
 
 @rule("WEBHOOK-AUTH", C, "must",
-      "Webhooks are capability URLs or authenticate with an installation credential")
+      "Webhooks are capability URLs or authenticate with an installation credential",
+      fix=fix_webhook_auth)
 def webhook_auth(lint: Lint) -> Iterator[Finding]:
     """On this platform a webhook URL holds the installation's uid
     (PLATFORM-WEBHOOK-PATH), so an unauthenticated webhook (`authentication` absent
@@ -338,7 +345,11 @@ def webhook_auth(lint: Lint) -> Iterator[Finding]:
     `basicAuth`, `headerAuth` or `jwtAuth`; it then carries the matching n8n
     credential (`httpBasicAuth`, `httpHeaderAuth`, `jwtAuth`) from an organization,
     installation or platform scope (ORGCRED, INSTCRED, SYSCREDS) — never a member's
-    own (USERCRED, FLEXCRED), which other callers could not present."""
+    own (USERCRED, FLEXCRED), which other callers could not present. The fix
+    moves a member's credential to the organization's (ORGCRED) of the same
+    integration, and drops the reference platform's standard webhook credential
+    (`{{ORGSECRET_WEBHOOK_AUTH_CRED_ID_TERCESORG}}`), this platform's URL being the
+    capability."""
     for _, wf in lint.workflows():
         for node in n8n.nodes(wf):
             if node.type != n8n.WEBHOOK:
@@ -411,33 +422,18 @@ def retry_backoff(lint: Lint) -> Iterator[Finding]:
                               "without retries", node.path, "set retryOnFail")
 
 
-def _model_value(node: n8n.Node) -> tuple[tuple[str | int, ...], str] | None:
-    for key in ("model", "modelName"):
-        value = node.params.get(key)
-        path: tuple[str | int, ...] = (*node.path, "parameters", key)
-        if isinstance(value, dict):
-            value, path = value.get("value"), (*path, "value")
-        if isinstance(value, str):
-            return path, value
-    return None
-
-
-def _is_llm(node: n8n.Node) -> bool:
-    short = node.type.rsplit(".", 1)[-1]
-    return node.type.startswith("@n8n/n8n-nodes-langchain.") and short.startswith(
-        ("lmChat", "lm", "embeddings"))
-
-
-@rule("LLM-MODEL-ID", C, "must", "AI model ids are on the allow-list")
+@rule("LLM-MODEL-ID", C, "must", "AI model ids are on the allow-list", fix=fix_models)
 def llm_model(lint: Lint) -> Iterator[Finding]:
     """A model id a provider does not serve (a typo, a retired model) fails every
     run. Language-model and embedding nodes name a model from the allow-list:
     built in (see `Options`), extended with `--allow-model ID` (a trailing `*`
-    matches a prefix). Expressions and placeholders are not checked."""
+    matches a prefix). Expressions and placeholders are not checked. The fix
+    replaces an id off the list with the current model of its family (Opus, Haiku,
+    Sonnet, GPT, Gemini, Mistral) when that one is on the list."""
     patterns = lint.options.llm_models
     for _, wf in lint.workflows():
         for node in n8n.nodes(wf):
-            found = _model_value(node) if _is_llm(node) else None
+            found = model_value(node) if is_llm(node) else None
             if found is None or found[1].startswith("=") or "{{" in found[1]:
                 continue
             if is_bare_marker(found[1]):

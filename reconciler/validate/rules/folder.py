@@ -20,6 +20,7 @@ from reconciler.render.context import integration_key
 from reconciler.validate.rules import n8n
 from reconciler.validate.rules.cron import cron_error
 from reconciler.validate.rules.jsontext import json_fix
+from reconciler.validate.rules.n8n import shown as _shown
 from reconciler.validate.rules.registry import Finding, FixContext, Layer, Lint, rule
 from reconciler.validate.rules.yamledit import set_list
 
@@ -422,7 +423,7 @@ def schedule_timezone(lint: Lint) -> Iterator[Finding]:
             zones = {t.timezone for t in wf.spec.triggers if isinstance(t, ScheduleTrigger)}
             value = n8n.settings(wf).get("timezone")
             if zones and (not isinstance(value, str) or value not in zones):
-                yield Finding(wf.path, f"settings.timezone is {value!r}, not the declared "
+                yield Finding(wf.path, f"settings.timezone is {_shown(value)}, not the declared "
                               f"{' or '.join(sorted(zones))}", ("settings",))
 
 

@@ -9,6 +9,7 @@ from reconciler.model.declared import ProcessType, SubworkflowTrigger
 from reconciler.model.placeholders import find_placeholders
 from reconciler.validate.rules import n8n
 from reconciler.validate.rules.jsontext import json_fix, node_dicts, text_of
+from reconciler.validate.rules.n8n import shown as _shown
 from reconciler.validate.rules.registry import Finding, FixContext, Layer, Lint, rule
 
 P = Layer.platform
@@ -142,7 +143,7 @@ def error_workflow(lint: Lint) -> Iterator[Finding]:
             continue
         value = n8n.settings(wf).get("errorWorkflow")
         if value != ERROR_WORKFLOW:
-            yield Finding(wf.path, f"settings.errorWorkflow is {value!r}, not the "
+            yield Finding(wf.path, f"settings.errorWorkflow is {_shown(value)}, not the "
                           "organization's error workflow", ("settings", "errorWorkflow")
                           if value is not None else ("settings",), f"set it to {ERROR_WORKFLOW}")
 
@@ -180,8 +181,8 @@ def _wait(content: dict[str, Any], ctx: FixContext) -> None:
     for node in node_dicts(content):
         params = node.get("parameters")
         if text_of(node, "type") == n8n.EXEC and isinstance(params, dict):
-            options = params.get("options")
-            if isinstance(options, dict) and options.get("waitForSubWorkflow") is False:
+            options = params.setdefault("options", {})
+            if isinstance(options, dict) and options.get("waitForSubWorkflow") is not True:
                 options["waitForSubWorkflow"] = True
 
 
@@ -190,12 +191,19 @@ def _wait(content: dict[str, Any], ctx: FixContext) -> None:
 def exec_wait(lint: Lint) -> Iterator[Finding]:
     """A parent that does not wait (`options.waitForSubWorkflow: false`) finishes
     before its sub-workflow: its result, errors and cost no longer include the
-    sub-workflow's. The fix sets `waitForSubWorkflow` to true."""
+    sub-workflow's. Left out, n8n's default applies, which has changed across node
+    versions; as on the reference platform it is written out. The fix sets
+    `waitForSubWorkflow` to true."""
     for wf, node in _exec_nodes(lint):
         options = node.params.get("options")
-        if isinstance(options, dict) and options.get("waitForSubWorkflow") is False:
+        value = options.get("waitForSubWorkflow") if isinstance(options, dict) else None
+        if value is False:
             yield Finding(wf.path, f"node {node.name!r} does not wait for its sub-workflow",
                           (*node.path, "parameters", "options", "waitForSubWorkflow"))
+        elif value is not True:
+            yield Finding(wf.path, f"node {node.name!r} does not say whether it waits for "
+                          "its sub-workflow", (*node.path, "parameters"),
+                          "set options.waitForSubWorkflow to true")
 
 
 @rule("PLATFORM-SUBWKFL-CALL", P, "must",
