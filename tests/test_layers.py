@@ -7,8 +7,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "reconciler"
 # Lowest first: a module may import from its own layer and the ones before it.
-ORDER = ["errors", "model", "adapters", "load", "render", "validate", "plan", "store",
-         "apply", "report", "api", "ui", "daemon", "cli"]
+ORDER = ["errors", "model", "adapters", "load", "render", "validate", "importers", "plan",
+         "store", "apply", "report", "api", "ui", "daemon", "cli"]
 
 
 def imported(path: Path) -> set[str]:

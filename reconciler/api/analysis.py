@@ -10,6 +10,7 @@ two fields on the error when the sub-workflow failed; chat-model sub-nodes write
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ ERROR_CLASSES = ("node_failure", "timeout", "validation_error", "external_api_er
                  "not_started")
 _FINAL_FAILED = frozenset({"error", "crashed", "canceled"})
 _API_ERRORS = frozenset({"NodeApiError"})
+_CLASS_TAG = re.compile(r"^\[(node_failure|timeout|validation_error|external_api_error)\]")
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,12 @@ def classify(execution: dict[str, Any]) -> str | None:
     if status(execution) != "failed":
         return None
     errors = [main_error(execution), *node_errors(execution).values()]
+    # A Stop and Error message may name its class first (`[validation_error] ...`), as
+    # workflows imported from the reference platform do for their Report Error nodes.
+    for e in errors:
+        tag = _CLASS_TAG.match(str(e.get("message") or ""))
+        if tag:
+            return tag.group(1)
     text = " ".join(str(e.get("message") or "") for e in errors).lower()
     if execution.get("status") == "canceled" or "timed out" in text or "timeout" in text:
         return "timeout"

@@ -25,6 +25,7 @@ _COMMANDS: dict[str, str] = {
     "reconciler.cli.executions": "executions",
     "reconciler.cli.skills": "skills",
     "reconciler.cli.ui": "ui",
+    "reconciler.cli.import_codika": "import_group",
 }
 
 

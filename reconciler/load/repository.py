@@ -175,8 +175,31 @@ def _message(err: Any) -> str:
             return _PATTERNS[ENV_VAR]
         if pattern in _PATTERNS:
             return f"{err['input']!r} {_PATTERNS[pattern]}"
+    friendly = _plain(err["type"], err.get("ctx") or {})
+    if friendly is not None:
+        return friendly
     msg: str = err["msg"]
     return msg.removeprefix("Value error, ")
+
+
+def _plain(kind: str, ctx: dict[str, Any]) -> str | None:
+    """pydantic's wording for the common errors, in the project's words."""
+    count = ctx.get("min_length")
+    table = {
+        "too_short": f"needs at least {count} item(s)" if count else None,
+        "too_long": f"holds at most {ctx.get('max_length')} item(s)",
+        "string_too_short": "must not be empty" if count == 1 else
+        f"needs at least {count} characters",
+        "string_too_long": f"holds at most {ctx.get('max_length')} characters",
+        "string_type": "must be text (quote it in YAML)",
+        "int_type": "must be a whole number", "int_from_float": "must be a whole number",
+        "bool_type": "must be true or false", "list_type": "must be a list",
+        "dict_type": "must be a mapping", "model_type": "must be a mapping",
+        "greater_than_equal": f"must be at least {ctx.get('ge')}",
+        "literal_error": f"must be one of {ctx.get('expected')}",
+        "enum": f"must be one of {ctx.get('expected')}",
+    }
+    return table.get(kind)
 
 
 # The patterns users meet most, said in words.

@@ -170,8 +170,18 @@ class SubworkflowTrigger(Strict):
     called_by: list[str] = Field(default_factory=list)
 
 
+class DataIngestionTrigger(Strict):
+    """Documents to embed (and delete) arrive on these webhooks (the reference
+    platform's RAG ingestion); the paths are made unique per instance like http's."""
+
+    type: Literal["data_ingestion"]
+    embed_path: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    delete_path: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]*$")
+
+
 Trigger = Annotated[
-    HttpTrigger | ScheduleTrigger | ServiceEventTrigger | SubworkflowTrigger,
+    HttpTrigger | ScheduleTrigger | ServiceEventTrigger | SubworkflowTrigger
+    | DataIngestionTrigger,
     Field(discriminator="type"),
 ]
 

@@ -11,9 +11,10 @@ Where a placeholder stands decides how its value is written:
 - a bare placeholder (`"value": {{INSTPARM_X_MRAPTSNI}}`, read as a marker string)
   becomes the value itself: INSTPARM values keep their JSON type, every other scope
   is a string;
-- a placeholder inside a string (or an object key) is replaced within that string:
-  strings as they are, anything else as its compact JSON text (`3`, `true`,
-  `null`, `["a","b"]`).
+- a placeholder inside a string (or an object key) is replaced within that string.
+  An INSTPARM is written as its JSON text, exactly as the reference platform does
+  (`JSON.stringify`: a string keeps its quotes, `const x = {{INSTPARM_X_MRAPTSNI}};`
+  becomes `const x = "Acme";`); every other scope is a plain string.
 
 Every placeholder that cannot be resolved is collected, and one `RenderError`
 reports them all, each with the file, the node and the placeholder.
@@ -28,6 +29,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.errors import Problem, RenderError
+from reconciler.model.jsjson import js_stringify
 from reconciler.model.placeholders import (
     BARE_MARK,
     CREDENTIAL_SCOPES,
@@ -74,6 +76,13 @@ def as_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def in_string(placeholder: Placeholder, value: Any) -> str:
+    """How a resolved value is written inside a string (see the module docstring)."""
+    if placeholder.scope == "INSTPARM":
+        return js_stringify(value)
+    return as_text(value)
 
 
 def resolve(placeholder: Placeholder, ctx: RenderContext) -> Any:
@@ -190,8 +199,9 @@ class _Renderer:
                                                 "missing part or suffix)")
 
         def replace(match: re.Match[str]) -> str:
+            placeholder = Placeholder(*match.groups())
             try:
-                return as_text(resolve(Placeholder(*match.groups()), self.ctx))
+                return in_string(placeholder, resolve(placeholder, self.ctx))
             except _Unresolved as why:
                 self.fail(path, match.group(0), str(why))
                 return match.group(0)

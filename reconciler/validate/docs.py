@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reconciler.validate.rules import LOAD, REGISTRY, Layer
+from reconciler.validate.rules.codika import DIFFERENCES
 from reconciler.validate.rules.registry import LOAD_DOC, ordered
 
 _LAYERS = {
@@ -40,6 +41,12 @@ def rules_markdown() -> str:
             fix = " · fix" if r.fix else ""
             out += ["", f"### {r.id}", "", f"*{r.severity}*{fix} — {r.summary}.", "",
                     " ".join(r.doc.split())]
+    out += ["", "## Differences from the reference platform", "",
+            "Where `reconciler validate` deliberately judges a use case imported from "
+            "Codika otherwise than `codika verify` does (the conformance case, when the "
+            "corpus has one):", "", "| case | Codika rule | why |", "|---|---|---|"]
+    out += [f"| {'`' + case + '`' if case != '-' else ''} | {rule_id} | {why} |"
+            for case, rule_id, why in DIFFERENCES]
     return "\n".join(out) + "\n"
 
 

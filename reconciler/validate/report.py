@@ -13,12 +13,22 @@ import click
 
 from reconciler.errors import Problem
 from reconciler.model.junit import Case, Suite, junit_xml
-from reconciler.validate.rules import LOAD, Layer, Lint, Rule
+from reconciler.validate.rules import LOAD, REGISTRY, Layer, Lint, Rule
 from reconciler.validate.rules.registry import LOAD_DOC
 
 LABEL = {"must": "error", "should": "warning"}
 _COLOR = {"must": "red", "should": "yellow"}
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def fixable(p: Problem) -> bool:
+    """Whether `--fix` repairs this problem (its rule has a fix)."""
+    found = REGISTRY.get(p.rule or "")
+    return found is not None and found.fix is not None
+
+
+def _rule_note(p: Problem) -> str:
+    return f"({p.rule}, fixable with --fix)" if fixable(p) else f"({p.rule})"
 
 
 def text_report(problems: Sequence[Problem], color: bool = False) -> str:
@@ -32,7 +42,7 @@ def text_report(problems: Sequence[Problem], color: bool = False) -> str:
             label = LABEL.get(p.severity, p.severity)
             if color:
                 label = click.style(label, fg=_COLOR.get(p.severity), bold=True)
-            out.append(f"{label}: {p} ({p.rule})")
+            out.append(f"{label}: {p} {_rule_note(p)}")
         out.append("")
     errors = sum(p.severity == "must" for p in problems)
     out.append(f"{len(problems)} problem(s): {errors} error(s), "
@@ -45,7 +55,8 @@ def json_report(problems: Sequence[Problem], valid: bool) -> str:
         "valid": valid,
         "problems": [
             {"file": p.file, "line": p.line, "field": p.field, "rule": p.rule,
-             "severity": p.severity, "message": p.message, "hint": p.hint}
+             "severity": p.severity, "message": p.message, "hint": p.hint,
+             "fixable": fixable(p)}
             for p in problems
         ],
     }, indent=2)
@@ -78,7 +89,8 @@ def _sarif_result(p: Problem, index: dict[str, int]) -> dict[str, Any]:
         location["logicalLocations"] = [{"fullyQualifiedName": p.field, "kind": "member"}]
     text = p.message + (f" ({p.hint})" if p.hint else "")
     return {"ruleId": p.rule, "ruleIndex": index[p.rule], "level": LABEL[p.severity],
-            "message": {"text": text}, "locations": [location]}
+            "message": {"text": text}, "locations": [location],
+            "properties": {"fixable": fixable(p)}}
 
 
 def sarif_report(problems: Sequence[Problem], rules: Sequence[Rule]) -> str:
@@ -127,9 +139,9 @@ def junit_report(problems: Sequence[Problem], rules: Sequence[Rule], lint: Lint 
             case = Case(name=rule_id, classname=file)
             if any(p.severity == "must" or strict for p in found):
                 case.failure, case.failure_type = found[0].message, found[0].severity
-                case.failure_text = "\n".join(str(p) for p in found)
+                case.failure_text = "\n".join(f"{p} {_rule_note(p)}" for p in found)
             elif found:
-                case.output = "\n".join(f"warning: {p}" for p in found)
+                case.output = "\n".join(f"warning: {p} {_rule_note(p)}" for p in found)
             suite.cases.append(case)
         suites.append(suite)
     return junit_xml("reconciler validate", suites)

@@ -48,7 +48,7 @@ def test_every_scope_resolves_inside_strings(make_wf: MakeWorkflow, ctx: RenderC
         "org": "slack-id|Acme Slack",
         "inst": "supa-id|Instance Supabase",
         "sys": "sys-id|System Anthropic",
-        "param": 'Hello Acme "Rockets" \\ Co!',
+        "param": 'Hello "Acme \\"Rockets\\" \\\\ Co"!',
         "sub": "LiveSub123",
         "mem": "Bearer member-token",
         "proc": "proc-1/acme",
@@ -123,14 +123,16 @@ def test_instparm_inside_string_is_json_text(make_wf: MakeWorkflow, ctx: RenderC
     out = render_workflow(make_wf(_doc([_node("N", params)])), ctx)
     rendered = out["nodes"][0]["parameters"]
     assert rendered == {
-        "s": "={{ 'Acme \"Rockets\" \\ Co' }}",
+        "s": "={{ '\"Acme \\\"Rockets\\\" \\\\ Co\"' }}",
         "n": "max 25 at 0.5",
         "b": "on=true z=null",
         "l": 'labels ["a","b"]',
         "o": 'cfg {"k":[1,{"x":"y"}]}',
     }
-    # Serialised, the string value is escaped by the encoder, not by us.
-    assert '"={{ \'Acme \\"Rockets\\" \\\\ Co\' }}"' in json.dumps(out)
+    # A string parameter keeps its JSON quotes (as on the reference platform); the
+    # serialiser escapes that text for the string it stands in.
+    assert rendered["s"] == "={{ '" + json.dumps('Acme "Rockets" \\ Co') + "' }}"
+    assert json.dumps(rendered["s"]) in json.dumps(out)
 
 
 def test_keys_are_rendered_as_strings(make_wf: MakeWorkflow, ctx: RenderContext) -> None:
@@ -150,7 +152,7 @@ def test_values_that_look_like_placeholders_stay_data(make_wf: MakeWorkflow) -> 
     text = _doc([_node("N", {"in": "<{{INSTPARM_A_MRAPTSNI}}>"})]).replace(
         '"parameters": {', '"parameters": {"bare": {{INSTPARM_A_MRAPTSNI}}, ', 1)
     out = render_workflow(make_wf(text), ctx)
-    assert out["nodes"][0]["parameters"] == {"bare": sneaky, "in": f"<{sneaky}>"}
+    assert out["nodes"][0]["parameters"] == {"bare": sneaky, "in": f"<{json.dumps(sneaky)}>"}
     assert json.loads(json.dumps(out)) == out
 
 
@@ -174,7 +176,7 @@ def test_context_normalises_integration_keys_and_is_immutable(make_wf: MakeWorkf
     text = _doc([_node("N", {"c": "{{USERCRED_GOOGLE_SHEETS_ID_DERCRESU}}",
                              "x": "{{INSTPARM_X_MRAPTSNI}}"})])
     params_out = render_workflow(make_wf(text), ctx)["nodes"][0]["parameters"]
-    assert params_out == {"c": "gs-id", "x": "before"}
+    assert params_out == {"c": "gs-id", "x": '"before"'}
     assert ctx.credential("USERCRED", "google-sheets") == CredentialRef("gs-id", "Sheets")
     assert ctx.credential("USERCRED", "OTHER") is None
 

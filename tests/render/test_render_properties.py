@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from reconciler.model.declared import WorkflowSpec
+from reconciler.model.jsjson import js_stringify
 from reconciler.model.placeholders import (
     BARE_MARK,
     LOOSE_RE,
@@ -122,14 +123,16 @@ def test_instparm_values_are_data_in_every_position(value: Any, pre: str, post: 
 
     assert json.loads(json.dumps(out)) == out
     assert typed(json.loads(json.dumps(out))) == typed(out)
-    as_text = text_of(value)
+    # Inside a string an INSTPARM is its JSON text (strings quoted); a bare key is
+    # the value's text.
+    in_string = js_stringify(value)
     expected = json.loads(json.dumps(template))
     params = expected["nodes"][0]["parameters"]
     params["bare"] = value
-    params["inside"] = pre + as_text + post
-    params["list"] = [value, 1, pre + as_text + post]
-    params["keyed"] = {kpre + as_text: "k"}
-    params["bare_keyed"] = {as_text: "bk"}
+    params["inside"] = pre + in_string + post
+    params["list"] = [value, 1, pre + in_string + post]
+    params["keyed"] = {kpre + in_string: "k"}
+    params["bare_keyed"] = {text_of(value): "bk"}
     # Same structure (keys, node count, connections) and the value exactly as given.
     assert typed(out) == typed(expected)
     assert len(out["nodes"]) == 2

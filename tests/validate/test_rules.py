@@ -173,6 +173,13 @@ CASES: dict[str, Mutation] = {
     # a literal path equal to what another tenant's instance renders
     "WEBHOOK-PATH-UNIQUE": workflow(TRIAGE_WF, lambda c: c["nodes"][0]["parameters"].update(
         path="lead-enrichment/lead-enrichment-globex/enrich")),
+    # codika
+    "CODIKA-NODES": workflow(MAIN_WF, lambda c: c["nodes"][1].update(
+        type="n8n-nodes-codika.codika")),
+    "CODIKA-STRUCTURE": workflow(MAIN_WF, lambda c: c["nodes"][-1].update(
+        type="n8n-nodes-codika.codika", parameters={"resource": "workflowOutputs"})),
+    "SCHEDULE-HUMAN-READABLE": text(f"{DIGEST}/use-case.yaml",
+                                    "        human_readable: Every weekday at 8:00\n", ""),
 }
 CASES["SUBWKFL-INPUT-MAPPING"] = workflow(MAIN_WF, lambda c: next(
     n for n in c["nodes"] if n["name"] == "Score lead")["parameters"]["workflowInputs"][

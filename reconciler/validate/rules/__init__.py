@@ -2,6 +2,7 @@
 
 from reconciler.validate.rules import (
     calls,
+    codika,
     content,
     folder,
     graph,
@@ -22,5 +23,5 @@ from reconciler.validate.rules.registry import (
 )
 
 __all__ = ["LOAD", "REGISTRY", "FixContext", "Layer", "Lint", "Options", "Rule",
-           "calls", "content", "folder", "graph", "history", "isolation", "platform", "refs",
-           "tenancy"]
+           "calls", "codika", "content", "folder", "graph", "history", "isolation",
+           "platform", "refs", "tenancy"]

@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from reconciler.model.declared import FieldType
 from reconciler.model.n8n_api import ALLOWED_SETTINGS as SETTINGS_KEYS
 from reconciler.model.placeholders import (
     LOOSE_RE,
@@ -19,10 +18,18 @@ from reconciler.model.placeholders import (
     find_placeholders,
     is_bare_marker,
 )
-from reconciler.model.repository import UseCase, WorkflowFile
+from reconciler.model.repository import WorkflowFile
 from reconciler.validate.rules import n8n
 from reconciler.validate.rules.jsontext import dump_workflow, json_fix, node_dicts, text_of
+from reconciler.validate.rules.n8n import shown as _shown
 from reconciler.validate.rules.registry import Finding, FixContext, Layer, Lint, rule
+from reconciler.validate.rules.repairs import (
+    AUTH_CREDENTIAL,
+    fix_models,
+    fix_webhook_auth,
+    is_llm,
+    model_value,
+)
 
 C = Layer.content
 DATA_NAMES = {
@@ -91,59 +98,65 @@ def placeholder_scope(lint: Lint) -> Iterator[Finding]:
                           path, f"scopes: {', '.join(SUFFIXES)}")
 
 
-_STRING_TYPES = {FieldType.string, FieldType.text, FieldType.date, FieldType.select,
-                 FieldType.radio, FieldType.file}
+# An INSTPARM wrapped in quotes inside a string: `'{{INSTPARM_X_MRAPTSNI}}'`.
+_QUOTED_IN = re.compile(r"""(['"])(\{\{INSTPARM_[A-Za-z0-9_-]+?_MRAPTSNI\}\})\1""")
 
 
-def _quoted_typed(uc: UseCase, value: object) -> Placeholder | None:
-    """The INSTPARM placeholder `value` is exactly, if its parameter is not a string."""
+def _whole(value: object) -> Placeholder | None:
+    """The INSTPARM placeholder that `value` is exactly (a JSON string of it alone)."""
     if not isinstance(value, str) or is_bare_marker(value):
         return None
     found = find_placeholders(value)
     if len(found) != 1 or found[0].text != value or found[0].scope != "INSTPARM":
         return None
-    spec = uc.config.parameters.get(found[0].body)
-    return found[0] if spec is not None and spec.type not in _STRING_TYPES else None
+    return found[0]
 
 
-def _unquote_in(node: Any, uc: UseCase) -> Any:
+def _unquote_in(node: Any) -> Any:
     if isinstance(node, dict):
-        return {k: _unquote_in(v, uc) for k, v in node.items()}
+        return {k: _unquote_in(v) for k, v in node.items()}
     if isinstance(node, list):
-        return [_unquote_in(v, uc) for v in node]
-    ph = _quoted_typed(uc, node)
-    return bare_marker(ph.text) if ph else node
+        return [_unquote_in(v) for v in node]
+    ph = _whole(node)
+    if ph is not None:
+        return bare_marker(ph.text)
+    if isinstance(node, str) and not is_bare_marker(node):
+        return _QUOTED_IN.sub(r"\2", node)
+    return node
 
 
-def _unquote(text: str, ctx: FixContext) -> str:
-    """Write typed INSTPARM placeholders bare, so they keep their JSON type."""
-    uc = ctx.lint.use_case_of(ctx.file)
-    if uc is None:
-        return text
-
-    @json_fix
-    def change(content: dict[str, Any], _: FixContext) -> None:
-        new = _unquote_in(content, uc)
-        content.clear()
-        content.update(new)
-
-    return change(text, ctx)
+@json_fix
+def _unquote(content: dict[str, Any], _: FixContext) -> None:
+    """Remove the quotes around INSTPARM placeholders (a whole-string one stands bare)."""
+    new = _unquote_in(content)
+    content.clear()
+    content.update(new)
 
 
 @rule("INSTPARM-QUOTE", C, "must",
-      "Non-string INSTPARM placeholders stand bare, not quoted", fix=_unquote)
+      "INSTPARM placeholders are not wrapped in quotes", fix=_unquote)
 def instparm_quote(lint: Lint) -> Iterator[Finding]:
-    """A placeholder inside a JSON string is replaced by the value's text, so
-    `"{{INSTPARM_MIN_SCORE_MRAPTSNI}}"` becomes the string `"50"`, not the number.
-    A value of a number, boolean, array or object parameter stands bare:
-    `"value": {{INSTPARM_MIN_SCORE_MRAPTSNI}}`. The fix removes the quotes."""
-    for uc, wf in lint.workflows():
+    """An INSTPARM is written as its value's JSON text, quotes included for a
+    string (as on the reference platform): `const x = {{INSTPARM_X_MRAPTSNI}};`
+    becomes `const x = "Acme";`. Quoting it again (`'{{INSTPARM_X_MRAPTSNI}}'`, or
+    a JSON string holding only the placeholder, `"{{INSTPARM_X_MRAPTSNI}}"`) gives
+    the value with its quotes inside a string (`'"Acme"'`), and a number, boolean,
+    list or object loses its type. The fix removes the quotes: a placeholder that
+    was a whole JSON string then stands bare (`"value": {{INSTPARM_X_MRAPTSNI}}`)."""
+    for _, wf in lint.workflows():
         for path, text in n8n.strings(wf.content):
-            ph = _quoted_typed(uc, text)
+            ph = _whole(text)
             if ph is not None:
-                kind = uc.config.parameters[ph.body].type.value
-                yield Finding(wf.path, f"{ph.text} is quoted, so its {kind} value becomes "
-                              "a string", path, "remove the quotes around it")
+                yield Finding(wf.path, f"{ph.text} is quoted as a JSON string, so it "
+                              "renders as a string holding its value's JSON text", path,
+                              "write it bare: \"value\": " + ph.text)
+                continue
+            if is_bare_marker(text):
+                continue
+            for match in _QUOTED_IN.finditer(text):
+                yield Finding(wf.path, f"{match.group(0)} is wrapped in quotes; the value "
+                              "already carries its own", path,
+                              f"write {match.group(2)} without the quotes")
 
 
 def _credentials(wf: WorkflowFile) -> Iterator[tuple[n8n.Node, str, dict[str, Any]]]:
@@ -232,7 +245,7 @@ def execution_order(lint: Lint) -> Iterator[Finding]:
     for _, wf in lint.workflows():
         value = n8n.settings(wf).get("executionOrder")
         if value != "v1":
-            yield Finding(wf.path, f"settings.executionOrder is {value!r}, not 'v1'",
+            yield Finding(wf.path, f"settings.executionOrder is {_shown(value)}, not 'v1'",
                           ("settings", "executionOrder") if value is not None else ("settings",))
 
 
@@ -319,13 +332,12 @@ def webhook_id(lint: Lint) -> Iterator[Finding]:
                     seen[value] = f"{wf.path} {node.name!r}"
 
 
-AUTH_CREDENTIAL = {"basicAuth": "httpBasicAuth", "headerAuth": "httpHeaderAuth",
-                   "jwtAuth": "jwtAuth"}
 AUTH_SCOPES = {"ORGCRED", "INSTCRED", "SYSCREDS"}
 
 
 @rule("WEBHOOK-AUTH", C, "must",
-      "Webhooks are capability URLs or authenticate with an installation credential")
+      "Webhooks are capability URLs or authenticate with an installation credential",
+      fix=fix_webhook_auth)
 def webhook_auth(lint: Lint) -> Iterator[Finding]:
     """On this platform a webhook URL holds the installation's uid
     (PLATFORM-WEBHOOK-PATH), so an unauthenticated webhook (`authentication` absent
@@ -333,7 +345,11 @@ def webhook_auth(lint: Lint) -> Iterator[Finding]:
     `basicAuth`, `headerAuth` or `jwtAuth`; it then carries the matching n8n
     credential (`httpBasicAuth`, `httpHeaderAuth`, `jwtAuth`) from an organization,
     installation or platform scope (ORGCRED, INSTCRED, SYSCREDS) — never a member's
-    own (USERCRED, FLEXCRED), which other callers could not present."""
+    own (USERCRED, FLEXCRED), which other callers could not present. The fix
+    moves a member's credential to the organization's (ORGCRED) of the same
+    integration, and drops the reference platform's standard webhook credential
+    (`{{ORGSECRET_WEBHOOK_AUTH_CRED_ID_TERCESORG}}`), this platform's URL being the
+    capability."""
     for _, wf in lint.workflows():
         for node in n8n.nodes(wf):
             if node.type != n8n.WEBHOOK:
@@ -406,34 +422,19 @@ def retry_backoff(lint: Lint) -> Iterator[Finding]:
                               "without retries", node.path, "set retryOnFail")
 
 
-def _model_value(node: n8n.Node) -> tuple[tuple[str | int, ...], str] | None:
-    for key in ("model", "modelName"):
-        value = node.params.get(key)
-        path: tuple[str | int, ...] = (*node.path, "parameters", key)
-        if isinstance(value, dict):
-            value, path = value.get("value"), (*path, "value")
-        if isinstance(value, str):
-            return path, value
-    return None
-
-
-def _is_llm(node: n8n.Node) -> bool:
-    short = node.type.rsplit(".", 1)[-1]
-    return node.type.startswith("@n8n/n8n-nodes-langchain.") and short.startswith(
-        ("lmChat", "lm", "embeddings"))
-
-
-@rule("LLM-MODEL-ID", C, "must", "AI model ids are on the allow-list")
+@rule("LLM-MODEL-ID", C, "must", "AI model ids are on the allow-list", fix=fix_models)
 def llm_model(lint: Lint) -> Iterator[Finding]:
     """A model id a provider does not serve (a typo, a retired model) fails every
     run. Language-model and embedding nodes name a model from the allow-list:
     built in, extended by `platform.yaml` `defaults.allowed_models` (a trailing `*`
     matches a prefix; the daemon reads the same list, so what validate accepts is
-    what deploys). Expressions and placeholders are not checked."""
+    what deploys). Expressions and placeholders are not checked. The fix
+    replaces an id off the list with the current model of its family (Opus, Haiku,
+    Sonnet, GPT, Gemini, Mistral) when that one is on the list."""
     patterns = lint.options.llm_models | frozenset(lint.state.platform.defaults.allowed_models)
     for _, wf in lint.workflows():
         for node in n8n.nodes(wf):
-            found = _model_value(node) if _is_llm(node) else None
+            found = model_value(node) if is_llm(node) else None
             if found is None or found[1].startswith("=") or "{{" in found[1]:
                 continue
             if is_bare_marker(found[1]):

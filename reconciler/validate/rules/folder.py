@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from reconciler.model.declared import (
+    DataIngestionTrigger,
     FieldType,
     HttpTrigger,
     ScheduleTrigger,
@@ -19,6 +20,7 @@ from reconciler.render.context import integration_key
 from reconciler.validate.rules import n8n
 from reconciler.validate.rules.cron import cron_error
 from reconciler.validate.rules.jsontext import json_fix
+from reconciler.validate.rules.n8n import shown as _shown
 from reconciler.validate.rules.registry import Finding, FixContext, Layer, Lint, rule
 from reconciler.validate.rules.yamledit import set_list
 
@@ -256,8 +258,10 @@ def _kind(node: n8n.Node) -> str:
     return kinds.get(node.type, "service_event")
 
 
+# A data-ingestion workflow starts from its embed/delete webhooks.
 _DECLARED = {HttpTrigger: "http", ScheduleTrigger: "schedule",
-             ServiceEventTrigger: "service_event", SubworkflowTrigger: "subworkflow"}
+             ServiceEventTrigger: "service_event", SubworkflowTrigger: "subworkflow",
+             DataIngestionTrigger: "http"}
 
 
 @rule("TRIGGER-TYPE-CONSISTENCY", F, "must",
@@ -299,13 +303,18 @@ def _slug(node: n8n.Node) -> str:
 def webhook_paths(lint: Lint) -> Iterator[Finding]:
     """An http trigger's `path` (and a schedule's `manual_trigger_path`) is the last
     segment of a Webhook node's path, with the declared method; every Webhook node
-    has a declared path. The URLs given to agents come from use-case.yaml."""
+    has a declared path (a data_ingestion trigger's `embed_path` and `delete_path`
+    count as declared). The URLs given to agents come from use-case.yaml."""
     for uc in lint.state.use_cases.values():
         for i, wf in enumerate(uc.workflows):
             hooks = {_slug(n): n for n in n8n.nodes(wf) if n.type == n8n.WEBHOOK}
             declared: dict[str, str | None] = {}
             for j, t in enumerate(wf.spec.triggers):
                 where = ("workflows", i, "triggers", j)
+                if isinstance(t, DataIngestionTrigger):
+                    # Either webhook may be absent (a folder may embed only).
+                    declared.update({p: None for p in (t.embed_path, t.delete_path) if p})
+                    continue
                 slug = t.path if isinstance(t, HttpTrigger) else (
                     t.manual_trigger_path if isinstance(t, ScheduleTrigger) else None)
                 if slug is None:
@@ -414,7 +423,7 @@ def schedule_timezone(lint: Lint) -> Iterator[Finding]:
             zones = {t.timezone for t in wf.spec.triggers if isinstance(t, ScheduleTrigger)}
             value = n8n.settings(wf).get("timezone")
             if zones and (not isinstance(value, str) or value not in zones):
-                yield Finding(wf.path, f"settings.timezone is {value!r}, not the declared "
+                yield Finding(wf.path, f"settings.timezone is {_shown(value)}, not the declared "
                               f"{' or '.join(sorted(zones))}", ("settings",))
 
 

@@ -104,17 +104,23 @@ def _answering_triggers(graph: n8n.Graph) -> Iterator[tuple[n8n.Node, str]]:
             yield node, "a sub-workflow trigger"
 
 
+STOP_AND_ERROR = "n8n-nodes-base.stopAndError"
+
+
 @rule("GRAPH-TERMINAL", G, "should",
       "A run that returns its last node's output ends in exactly one terminal node")
 def terminal(lint: Lint) -> Iterator[Finding]:
     """A webhook answering with its last node (`responseMode: lastNode`) and a
     sub-workflow (whose caller receives the last node's items) return the output of
     whichever node ran last. With several terminal nodes that depends on execution
-    order; join the branches or answer with a Respond to Webhook node."""
+    order; join the branches or answer with a Respond to Webhook node. A Stop and
+    Error node ends the run as failed and is not counted."""
     for _, wf in lint.workflows():
         graph = n8n.Graph.of(wf)
         for node, what in _answering_triggers(graph):
-            ends = graph.terminals(node.name)
+            # A Stop and Error node fails the run: it is not one of its answers.
+            failing = {n.name for n in n8n.nodes(wf) if n.type == STOP_AND_ERROR}
+            ends = [e for e in graph.terminals(node.name) if e not in failing]
             if len(ends) > 1:
                 yield Finding(wf.path, f"{node.name!r} ({what}) ends in {len(ends)} terminal "
                               f"nodes ({', '.join(ends)}); the answer depends on which runs "

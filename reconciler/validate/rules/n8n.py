@@ -153,3 +153,8 @@ def strings(value: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, str]]:
 def settings(wf: WorkflowFile) -> dict[str, Any]:
     value = wf.content.get("settings") if isinstance(wf.content, dict) else None
     return value if isinstance(value, dict) else {}
+
+
+def shown(value: Any) -> str:
+    """A value as a message shows it: an absent one is "not set", never None."""
+    return "not set" if value is None else repr(value)

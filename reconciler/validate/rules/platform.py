@@ -9,6 +9,7 @@ from reconciler.model.declared import ProcessType, SubworkflowTrigger
 from reconciler.model.placeholders import find_placeholders
 from reconciler.validate.rules import n8n
 from reconciler.validate.rules.jsontext import json_fix, node_dicts, text_of
+from reconciler.validate.rules.n8n import shown as _shown
 from reconciler.validate.rules.registry import Finding, FixContext, Layer, Lint, rule
 from reconciler.validate.webhooks import (
     INSTANCE_UID,
@@ -139,11 +140,15 @@ def _set_error_workflow(content: dict[str, Any], ctx: FixContext) -> None:
 def error_workflow(lint: Lint) -> Iterator[Finding]:
     """Failures are reported through each organization's error workflow, so every
     workflow sets `settings.errorWorkflow` to
-    `{{ORGSECRET_ERROR_WORKFLOW_ID_TERCESORG}}`. The fix sets it."""
+    `{{ORGSECRET_ERROR_WORKFLOW_ID_TERCESORG}}`. The fix sets it. A sub-workflow
+    (called only by other workflows) is exempt, as on the reference platform: its
+    failure fails its caller, which reports it."""
     for _, wf in lint.workflows():
+        if all(isinstance(t, SubworkflowTrigger) for t in wf.spec.triggers):
+            continue
         value = n8n.settings(wf).get("errorWorkflow")
         if value != ERROR_WORKFLOW:
-            yield Finding(wf.path, f"settings.errorWorkflow is {value!r}, not the "
+            yield Finding(wf.path, f"settings.errorWorkflow is {_shown(value)}, not the "
                           "organization's error workflow", ("settings", "errorWorkflow")
                           if value is not None else ("settings",), f"set it to {ERROR_WORKFLOW}")
 
@@ -181,8 +186,8 @@ def _wait(content: dict[str, Any], ctx: FixContext) -> None:
     for node in node_dicts(content):
         params = node.get("parameters")
         if text_of(node, "type") == n8n.EXEC and isinstance(params, dict):
-            options = params.get("options")
-            if isinstance(options, dict) and options.get("waitForSubWorkflow") is False:
+            options = params.setdefault("options", {})
+            if isinstance(options, dict) and options.get("waitForSubWorkflow") is not True:
                 options["waitForSubWorkflow"] = True
 
 
@@ -191,12 +196,19 @@ def _wait(content: dict[str, Any], ctx: FixContext) -> None:
 def exec_wait(lint: Lint) -> Iterator[Finding]:
     """A parent that does not wait (`options.waitForSubWorkflow: false`) finishes
     before its sub-workflow: its result, errors and cost no longer include the
-    sub-workflow's. The fix sets `waitForSubWorkflow` to true."""
+    sub-workflow's. Left out, n8n's default applies, which has changed across node
+    versions; as on the reference platform it is written out. The fix sets
+    `waitForSubWorkflow` to true."""
     for wf, node in _exec_nodes(lint):
         options = node.params.get("options")
-        if isinstance(options, dict) and options.get("waitForSubWorkflow") is False:
+        value = options.get("waitForSubWorkflow") if isinstance(options, dict) else None
+        if value is False:
             yield Finding(wf.path, f"node {node.name!r} does not wait for its sub-workflow",
                           (*node.path, "parameters", "options", "waitForSubWorkflow"))
+        elif value is not True:
+            yield Finding(wf.path, f"node {node.name!r} does not say whether it waits for "
+                          "its sub-workflow", (*node.path, "parameters"),
+                          "set options.waitForSubWorkflow to true")
 
 
 @rule("PLATFORM-SUBWKFL-CALL", P, "must",

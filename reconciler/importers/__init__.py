@@ -1,0 +1,1 @@
+"""Importers: read another platform's use-case folders into this repository format."""

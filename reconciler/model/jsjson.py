@@ -1,0 +1,53 @@
+"""JSON text as JavaScript's `JSON.stringify` writes it (compact).
+
+The reference platform renders an INSTPARM inside a string as the value's
+`JSON.stringify` text; Python's `json.dumps` differs on numbers (`1.0` vs `1`,
+`1e-07` vs `1e-7`, `1e+16` vs `10000000000000000`), so numbers are written by
+ECMAScript's Number::toString rules. Strings, lists and objects encode alike.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def js_number(value: float) -> str:
+    """ECMAScript Number::toString of a finite float (shortest round-trip digits)."""
+    if value == 0:
+        return "0"
+    sign = "-" if value < 0 else ""
+    mantissa, _, exp_text = repr(abs(value)).partition("e")
+    whole, _, frac = mantissa.partition(".")
+    digits = (whole + frac).lstrip("0")
+    # n: position of the decimal point relative to the digit string (ECMA-262's n).
+    point = len(whole) + (int(exp_text) if exp_text else 0)
+    point -= len(whole + frac) - len((whole + frac).lstrip("0"))
+    digits = digits.rstrip("0") or "0"
+    k = len(digits)
+    if k <= point <= 21:
+        return sign + digits + "0" * (point - k)
+    if 0 < point <= 21:
+        return sign + digits[:point] + "." + digits[point:]
+    if -6 < point <= 0:
+        return sign + "0." + "0" * (-point) + digits
+    exponent = point - 1
+    exp_sign = "+" if exponent >= 0 else "-"
+    head = digits[0] + ("." + digits[1:] if k > 1 else "")
+    return f"{sign}{head}e{exp_sign}{abs(exponent)}"
+
+
+def js_stringify(value: Any) -> str:
+    """Compact JSON text of a JSON value, byte for byte as `JSON.stringify` gives it."""
+    if isinstance(value, bool) or value is None or isinstance(value, str | int):
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**53:
+            return js_number(float(value))
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, float):
+        return js_number(value)
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(js_stringify(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{js_stringify(v)}"
+                              for k, v in value.items()) + "}"
+    raise TypeError(f"not a JSON value: {type(value).__name__}")
