@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from reconciler.errors import UsageError
 from reconciler.load.repository import load
 from reconciler.load.source import FolderSource
-from reconciler.plan.workflows import _diff
+from reconciler.ui.detail import _changes
 from reconciler.store.db import Store, now
 from reconciler.ui import graph
 from reconciler.ui.auth import bearer, loopback, token_hash, tokens_from, viewer_entry
@@ -51,12 +51,12 @@ def test_graph_of_lead_enrichment_is_a_chain() -> None:
     assert {n.id: n.trigger for n in nodes}["main"] == "http"
 
 
-def test_workflow_diffs_carry_old_and_new_values() -> None:
-    code = "// a long comment about nothing much at all\nreturn score >= "
-    lines = _diff({"a": 1, "b": {"c": code + "50;"}}, {"a": 2, "b": {"c": code + "65;"}, "d": 3})
-    assert "values_changed: root['a']: 1 → 2" in lines
-    assert "values_changed: root['b']['c']: …rn score >= 50;' → …rn score >= 65;'" in lines
-    assert "dictionary_item_added: root['d']" in lines
+def test_run_pages_show_field_diffs_old_and_new() -> None:
+    step = {"kind": "put_workflow", "detail": {"diff": [
+        {"path": "nodes[\"Score\"].parameters.min", "change": "changed", "old": 50, "new": 65},
+        {"path": "settings.timezone", "change": "added", "old": None, "new": "UTC"}]}}
+    assert _changes(step) == [('nodes["Score"].parameters.min (changed)', "50", "65"),
+                              ("settings.timezone (added)", "", "UTC")]
 
 
 def test_ui_token_command_prints_a_token_and_its_entry(run_cli: RunCli) -> None:
@@ -64,7 +64,7 @@ def test_ui_token_command_prints_a_token_and_its_entry(run_cli: RunCli) -> None:
     token = out.splitlines()[0]
     assert code == 0 and token.startswith("rui_")
     assert viewer_entry("globex", token) in out
-    assert run_cli("ui", "token", "--org", "Not An Org")[0] == 2
+    assert run_cli("ui", "token", "--org", "Not An Org")[0] == 64  # a usage error
 
 
 def test_a_running_reconcile_shows_live(tmp_path: Path,
