@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 from reconciler.errors import UsageError
 from reconciler.load.repository import load
 from reconciler.load.source import FolderSource
-from reconciler.ui.detail import _changes
 from reconciler.store.db import Store, now
 from reconciler.ui import graph
 from reconciler.ui.auth import bearer, loopback, token_hash, tokens_from, viewer_entry
+from reconciler.ui.detail import _changes
 from reconciler.ui.pages import safe_next
 from tests.conftest import RunCli
 from tests.ui import synthetic
