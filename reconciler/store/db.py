@@ -111,14 +111,17 @@ class Store:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        memory = str(path) == ":memory:"  # a throwaway state: no file at all
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            _private(self.path)
+            if not memory:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                _private(self.path)
             conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None,
                                    check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
-            _restrict_side_files(self.path)
+            if not memory:
+                _restrict_side_files(self.path)
         except (sqlite3.Error, OSError) as exc:
             raise StateError(f"{self.path}: cannot open the state file: {exc}") from None
         self.conn = conn

@@ -36,6 +36,7 @@ workflows:
       - type: schedule
         cron: "0 0 1 1 *"
         manual_trigger_path: tick-now
+        human_readable: Every year on January 1st
 """
 
 SKILL = """\

@@ -16,6 +16,7 @@ FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
 # flags of other programs the project runs or documents
 OTHERS = {"--ignore-scripts", "--no-audit", "--no-fund", "--prefix",  # npm (n8n_server.py)
           "--name",  # docker run
+          "--experimental-strip-types", "--no-warnings",  # node (the codika adapters)
           "--gitlab", "--pr", "--head-sha"}  # scripts/action/comment.py
 
 

@@ -64,7 +64,8 @@ def front(target: str = HELPER_REF, path: str = PATH) -> dict[str, Any]:
     return {"name": "Relay front", "nodes": [hook, call],
             "connections": {hook["name"]: {"main": [[{"node": call["name"], "type": "main",
                                                       "index": 0}]]}},
-            "settings": {"executionOrder": "v1", "callerPolicy": "workflowsFromSameOwner"}}
+            "settings": {"executionOrder": "v1", "callerPolicy": "workflowsFromSameOwner",
+                         "errorWorkflow": "{{ORGSECRET_ERROR_WORKFLOW_ID_TERCESORG}}"}}
 
 
 def helper(extra_node: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -83,7 +84,7 @@ def helper(extra_node: dict[str, Any] | None = None) -> dict[str, Any]:
             "connections": {trigger["name"]: {"main": [[{"node": code["name"], "type": "main",
                                                          "index": 0}]]}},
             # A template cannot widen who may call it: the platform's policy wins.
-            "settings": {"executionOrder": "v1", "callerPolicy": "any"}}
+            "settings": {"executionOrder": "v1", "callerPolicy": "workflowsFromSameOwner"}}
 
 
 def write(repo: Path, *, helper_body: dict[str, Any] | None = None) -> None:

@@ -55,16 +55,13 @@ def _held(out: Any) -> set[str]:
     return {ident for _, ident, _ in out.plan.held}
 
 
-def _duplicate_node_name(data: dict[str, Any]) -> None:
-    data["nodes"][1]["name"] = data["nodes"][0]["name"]
-
-
 def test_a_broken_use_case_holds_only_itself(platform: Platform) -> None:
     assert platform.reconcile().outcome == "applied"
     before = (state_digest(platform.store), n8n_digest(platform.client))
     live = platform.live()
     # daily-digest: two nodes with one name, under a new version (validate exits 1)
-    platform.edit_json("use-cases/daily-digest/workflows/digest.json", _duplicate_node_name)
+    platform.edit_text("use-cases/daily-digest/workflows/digest.json",  # two nodes, one name
+                       '"name": "Run now"', '"name": "Every weekday at 8"')
     platform.bump("daily-digest", "1.1.0")
     out = platform.reconcile()
     assert out.outcome == "held" and out.writes == 0
@@ -83,8 +80,9 @@ def test_a_broken_use_case_holds_only_itself(platform: Platform) -> None:
     assert digest and all(after[n]["versionId"] == live[n]["versionId"] for n in digest)
     assert platform.instance("inbox-triage.owner-dev")["version"] == "2.1.1"
     # the fix releases it
-    platform.edit_json("use-cases/daily-digest/workflows/digest.json",
-                       lambda d: d["nodes"][1].__setitem__("name", "Collect highlights"))
+    platform.edit_text("use-cases/daily-digest/workflows/digest.json",
+                       '"name": "Every weekday at 8",\n      "type": "n8n-nodes-base.webhook"',
+                       '"name": "Run now",\n      "type": "n8n-nodes-base.webhook"')
     out = platform.reconcile()
     assert out.outcome == "applied" and not out.plan.held
     assert platform.instance("daily-digest.owner-dev")["version"] == "1.1.0"
@@ -125,9 +123,10 @@ def test_a_publication_uses_the_tagged_content(platform: Platform, tmp_path: Pat
     before = (state_digest(platform.store), n8n_digest(platform.client))
     # the branch changes content under the tagged version: refused, naming tag and files
     wf = "use-cases/daily-digest/workflows/digest.json"
-    data = json.loads(files[wf])  # type: ignore[arg-type]
-    data["nodes"][1]["notes"] = "untagged change"
-    files[wf] = (json.dumps(data, indent=2) + "\n").encode()
+    text = files[wf]
+    assert isinstance(text, bytes) and b'"name": "Collect highlights",' in text
+    files[wf] = text.replace(b'"name": "Collect highlights",',
+                             b'"name": "Collect highlights",\n      "notes": "untagged change",')
     commit(repo, files, "same version, other content")
     out = _reconcile_git(platform, repo)
     assert out.outcome == "held" and _held(out) == {"daily-digest"} and out.writes == 0

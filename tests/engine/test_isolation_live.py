@@ -56,7 +56,7 @@ def relay(platform: Platform) -> Platform:
 
 def test_only_the_own_instance_may_call_its_sub_workflow(relay: Platform) -> None:
     helper, front = _wf(relay, GLOBEX, "helper"), _wf(relay, GLOBEX, "front")
-    assert helper["settings"]["callerPolicy"] == CALLER_POLICY  # the template said "any"
+    assert helper["settings"]["callerPolicy"] == CALLER_POLICY  # the template said SameOwner
     assert helper["settings"]["callerIds"] == front["id"]
     own = _post(relay, GLOBEX, "hello")
     assert own.status_code == 200, own.text
