@@ -98,4 +98,10 @@ def gate_for(state: DeclaredState, extra: Iterable[Problem] = (),
     """Run every `must` rule over a (possibly partial) state: the gate of a revision."""
     lint = Lint(lintable(state), options or Options(), git)
     found = [*state.load_problems, *run_rules(lint, must_rules()), *extra]
-    return Gate().add((p, None) for p in found)
+    gate = Gate().add((p, None) for p in found)
+    # A held instance naming a use case that is gone (renamed, moved, removed by the same
+    # commit) depends on it: that use case's removal waits with it.
+    gone = [(p, (USE_CASE, inst.spec.use_case)) for inst in state.instances.values()
+            if inst.id in gate.instances and inst.spec.use_case not in state.use_cases
+            for p in gate.instances[inst.id]]
+    return gate.add(gone) if gone else gate

@@ -146,9 +146,8 @@ def test_a_foreign_credential_id_is_a_plan_problem(relay: Platform) -> None:
     before = relay.client.get_workflow(str(_wf(relay, GLOBEX, "helper")["id"]))["versionId"]
     relay.client.counter.reset()
     out = relay.reconcile()
-    assert out.outcome == "failed" and out.writes == 0
-    assert out.error is not None
-    assert "use-cases/relay/workflows/helper.json" in out.error
-    assert "node 'Post to Slack'" in out.error and str(other["id"]) in out.error
+    assert out.outcome == "held" and out.writes == 0  # the use case is held by the gate
+    assert out.error is not None and "(CRED-HARDCODED)" in out.error
+    assert "use-cases/relay/workflows/helper.json" in out.error and "Post to Slack" in out.error
     after = relay.client.get_workflow(str(_wf(relay, GLOBEX, "helper")["id"]))["versionId"]
     assert after == before

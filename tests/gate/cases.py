@@ -177,16 +177,16 @@ LOAD = [
 HISTORY = [
     c("history-content-changed-same-version", edit(DIGEST_WF, "`${title} for ${day}`",
                                                    "`${title} on ${day}`"),
-      f"{DIGEST}/version.json", "history", says="immutable"),
-    c("history-tag-version-disagrees", _nothing, "tag daily-digest@1.0.1", "history",
+      f"{DIGEST}/version.json", "history", says="other content"),
+    c("history-tag-version-disagrees", _nothing, f"{DIGEST}/version.json", "history",
       says="not 1.0.1", tag="daily-digest@1.0.1"),
     c("history-tag-on-broken-commit", edit(TRIAGE_WF, '"typeVersion": 2,', '"typeVersion": 2'),
-      "tag inbox-triage@2.1.1", "history", says="does not load", tag="inbox-triage@2.1.1",
+      f"{TRIAGE}/version.json", "history", says="does not load", tag="inbox-triage@2.1.1",
       tag_only=True, daemon=True),
     c("history-tag-other-content-same-version",
       both(edit(TRIAGE_WF, "const urgent =", "const urgentWords ="),
            edit(TRIAGE_WF, "urgent.filter", "urgentWords.filter")),
-      f"{TRIAGE}/version.json", "history", says="different content",
+      f"{TRIAGE}/version.json", "history", says="other content",
       tag="inbox-triage@2.1.0", tag_only=True),
 ]
 

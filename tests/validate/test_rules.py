@@ -171,6 +171,8 @@ CASES: dict[str, Mutation] = {
     "INSTANCE-UNIQUE": text("instances/inbox-triage-carol-dev.yaml", "environment: dev",
                             "environment: prod"),
     # a literal path equal to what another tenant's instance renders
+    "NAMES-DISTINCT": lambda root: (root / "instances/inbox-triage-erin.yaml").rename(
+        root / "instances/daily-digest.yaml"),
     "WEBHOOK-PATH-UNIQUE": workflow(TRIAGE_WF, lambda c: c["nodes"][0]["parameters"].update(
         path="lead-enrichment/lead-enrichment-globex/enrich")),
     # codika

@@ -87,3 +87,18 @@ def webhook_path_unique(lint: Lint) -> Iterator[Finding]:
         yield Finding(b_file, f"webhook {b.node!r} of {b_id} renders {b.method} /{b.path}, "
                       f"which {a.node!r} of {a_id} ({a_file}) also renders",
                       b.pointer if b_file == b.file else ("use_case",))
+
+
+@rule("NAMES-DISTINCT", Layer.folder, "must",
+      "A use case's slug is no instance's id")
+def names_distinct(lint: Lint) -> Iterator[Finding]:
+    """Webhook paths, workflow names and credential scopes are built from use-case slugs
+    and instance ids side by side (`<use case>/<instance>/…`). A slug equal to an
+    instance id blurs which tenant a name belongs to, so it is refused: rename the use
+    case folder or the instance file."""
+    ids = {inst.id: inst.path for inst in lint.state.instances.values()}
+    for uc in lint.state.use_cases.values():
+        if uc.slug in ids:
+            yield Finding(f"{uc.path}/use-case.yaml", f"use case {uc.slug!r} has the id of "
+                          f"instance {ids[uc.slug]}", ("process",),
+                          "rename the use-case folder or the instance file")
