@@ -154,6 +154,8 @@ def _removed(inp: PlanInput, out: InstancePlan) -> None:
     for rec in inp.state.instances.values():
         if rec.id in wanted or rec.state == "archived" or inp.held(rec.use_case, rec.id):
             continue
+        if rec.id in inp.declared.instances:  # declared, yet not wanted: held by the gate
+            continue
         out.desired.append(Desired(
             id=rec.id, use_case=rec.use_case, owner_user=rec.owner_user,
             owner_org=rec.owner_org, environment=rec.environment, automatic=rec.automatic,

@@ -9,6 +9,7 @@ another.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,13 @@ def c(name: str, breaks: Callable[[Path], None], file: str, layer: str, *,
       tag: str | None = None, tag_only: bool = False, daemon: bool = False) -> GateCase:
     return GateCase(Case(name, breaks, file, field=field, needle=needle, says=says),
                     layer, tag=tag, tag_only=tag_only, daemon=daemon)
+
+
+def _copy_folder(old: str, new: str) -> Callable[[Path], None]:
+    def apply(root: Path) -> None:
+        shutil.copytree(root / old, root / new)
+
+    return apply
 
 
 def _nothing(root: Path) -> None:
@@ -170,7 +178,8 @@ LOAD = [
       ECHO_WF, "load", needle="[[[", says="nested more than"),
     c("load-missing-version", remove(f"{ECHO}/version.json"), f"{ECHO}/version.json", "load",
       says="file is missing"),
-    c("load-use-case-renamed-instances-dangle", rename(ECHO, f"{UC}/echo-two"),
+    # the use case moved out of use-cases/ (removed) while an instance still names it
+    c("load-use-case-renamed-instances-dangle", rename(ECHO, "attic"),
       "instances/echo-globex.yaml", "load", field="use_case", needle="use_case"),
 ]
 
@@ -202,8 +211,7 @@ TENANTS = [
       edit(ECHO_WF, ECHO_PATH, f'"path": "inbox-triage/{PROCESS_ID}/{INSTANCE_UID}/echo"'),
       ECHO_WF, "tenant", needle='"path": "inbox-triage/'),
     c("tenant-use-case-slug-is-an-instance-id",
-      both(rename(ECHO, f"{UC}/inbox-triage-erin"),
-           edit("instances/echo-globex.yaml", "use_case: echo", "use_case: inbox-triage-erin")),
+      _copy_folder(ECHO, f"{UC}/inbox-triage-erin"),
       f"{UC}/inbox-triage-erin/use-case.yaml", "tenant", says="instance"),
     c("tenant-subworkflow-of-other-use-case",
       edit(ECHO_WF, '"name": "Build reply"', '"name": "Build reply", "notes": '
