@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -42,6 +43,8 @@ def codika(sources: tuple[Path, ...], repo: Path, owner_user: str, owner_org: st
     workflows and skills under REPO/use-cases/<slug>/. Every rewrite is printed."""
     if slug_name and len(sources) > 1:
         raise click.UsageError("--slug needs exactly one SRC")
+    if slug_name and not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", slug_name):
+        raise click.UsageError(f"--slug {slug_name!r}: lowercase letters, digits and '-'")
     install = ensure_codika(log=_log)
     repo.mkdir(parents=True, exist_ok=True)
     owner = Owner(owner_user, owner_org)

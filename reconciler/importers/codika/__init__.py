@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from reconciler.adapters.codika_cli import CodikaInstall
+from reconciler.adapters.git import MAX_FILE_BYTES
 from reconciler.importers.codika.evaluate import CodikaImportError, evaluate_config
 from reconciler.importers.codika.mapping import Notes, slug, use_case
 from reconciler.importers.codika.nodes import rewrite_workflow
@@ -31,6 +32,8 @@ __all__ = ["CodikaImportError", "ImportResult", "Owner", "import_codika"]
 _HEADER = ("# yaml-language-server: $schema=../../../schemas/use-case.schema.json\n"
            "# Imported from a Codika use case by `reconciler import codika`.\n")
 _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+# A workflowTemplateId names a file here: no separators, no leading dot.
+_TEMPLATE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 
 
 @dataclass(frozen=True)
@@ -85,13 +88,16 @@ def _workflow_texts(src: Path, exported: dict[str, Any]) -> dict[str, tuple[str,
     listed = sorted((src / "workflows").glob("*.json"))
     for folder in ("workflows", "data-ingestion"):
         for path in sorted((src / folder).glob("*.json")):
-            by_content.setdefault(path.read_text(encoding="utf-8"), path)
+            by_content.setdefault(read_text(path), path)
     entries = list(exported["configuration"].get("workflows") or [])
     if isinstance(exported.get("dataIngestion"), dict):
         entries.append(exported["dataIngestion"])
     found: dict[str, tuple[str, str]] = {}
     for entry in entries:
         wf_id = str(entry.get("workflowTemplateId") or entry.get("workflowId"))
+        if not _TEMPLATE_ID.match(wf_id):
+            raise CodikaImportError(f"{src / 'config.ts'}: workflowTemplateId {wf_id!r} is "
+                                    "not letters, digits, '-' and '_'")
         encoded = entry.get("n8nWorkflowJsonBase64")
         text = base64.b64decode(encoded).decode("utf-8") if isinstance(encoded, str) else None
         matched = by_content.get(text) if text is not None else None
@@ -100,7 +106,7 @@ def _workflow_texts(src: Path, exported: dict[str, Any]) -> dict[str, tuple[str,
             if not path.is_file():
                 raise CodikaImportError(f"{src / 'config.ts'}: workflow {wf_id!r}: no file "
                                         "in workflows/ holds its n8nWorkflowJsonBase64")
-            text = path.read_text(encoding="utf-8")
+            text = read_text(path)
         assert text is not None
         found[wf_id] = (path.name, text)
     used = {name for name, _ in found.values()}
@@ -109,6 +115,19 @@ def _workflow_texts(src: Path, exported: dict[str, Any]) -> dict[str, tuple[str,
         raise CodikaImportError(f"{src / 'workflows' / unlisted[0]}: not a workflow of "
                                 "config.ts (every file of workflows/ must be listed)")
     return found
+
+
+def read_text(path: Path) -> str:
+    """A file of the use case as text: UTF-8, within the loader's size limit."""
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise CodikaImportError(f"{path}: {path.stat().st_size} bytes; the limit is "
+                                    f"{MAX_FILE_BYTES}")
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise CodikaImportError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise CodikaImportError(f"{path}: cannot read it ({exc.strerror})") from None
 
 
 def _ingestion_workflow(config: dict[str, Any]) -> dict[str, Any]:
@@ -120,8 +139,8 @@ def _ingestion_workflow(config: dict[str, Any]) -> dict[str, Any]:
 def _version(src: Path) -> str:
     path = src / "version.json"
     try:
-        version = json.loads(path.read_text(encoding="utf-8")).get("version")
-    except (OSError, json.JSONDecodeError, AttributeError) as exc:
+        version = json.loads(read_text(path)).get("version")
+    except (json.JSONDecodeError, AttributeError) as exc:
         raise CodikaImportError(f"{path}: cannot read the version ({exc})") from None
     if not isinstance(version, str) or not _SEMVER.match(version):
         raise CodikaImportError(f"{path}: version {version!r} is not X.Y.Z")
@@ -151,15 +170,14 @@ def _skills(src: Path, notes: Notes) -> dict[str, str]:
         for path in sorted(folder.rglob("*")):
             if path.is_file() and not path.is_symlink():
                 rel = path.relative_to(folder).as_posix()
-                out[f"skills/{name}/{rel}"] = path.read_text(encoding="utf-8")
+                out[f"skills/{name}/{rel}"] = read_text(path)
     return out
 
 
 def _skill_name(path: Path) -> str | None:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
+    if not path.is_file():
         return None
+    text = read_text(path)
     if not text.startswith("---"):
         return None
     head = text[3:].split("\n---", 1)[0]
