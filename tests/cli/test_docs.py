@@ -17,6 +17,7 @@ FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
 OTHERS = {"--ignore-scripts", "--no-audit", "--no-fund", "--prefix",  # npm (n8n_server.py)
           "--name",  # docker run
           "--experimental-strip-types", "--no-warnings",  # node (the codika adapters)
+          "--permission", "--allow-fs-read", "--max-old-space-size", "--import",
           "--gitlab", "--pr", "--head-sha"}  # scripts/action/comment.py
 
 

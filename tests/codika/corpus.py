@@ -214,7 +214,40 @@ def cases() -> list[Case]:
         _text("config.ts", "cronExpression: '0 9 * * 1'", "cronExpression: '0 9 * *'"))
     add("schedule-no-human", "SCHEDULE-TRIGGER-FIELDS", {"SCHEDULE-HUMAN-READABLE"},
         _text("config.ts", "humanReadable: 'Every Monday at 9:00 AM',", ""))
+    o = {"LLM-OUTPUT-ACCESS"}
+    add("llm-output-direct", "LLM-OUTPUT-ACCESS", o, _structured("={{ $json.summary }}"))
+    add("llm-output-one-of-two", "LLM-OUTPUT-ACCESS", o,
+        _structured("={{ $json.output.summary }} {{ $json.tone }}"))
+    add("llm-output-named", "LLM-OUTPUT-ACCESS", o, _compose(
+        _structured("={{ $json.output.summary }}"),
+        _js(MAIN, "Format Result", "const tone = $('Analyze').first().json.tone;")))
+    add("llm-output-correct", "LLM-OUTPUT-ACCESS", o,
+        _structured("={{ $json.output.summary }}"))
+    add("llm-output-defensive", "LLM-OUTPUT-ACCESS", o,
+        _structured("={{ $json.output?.summary || $json.summary }}"))
+    add("llm-output-no-parser", "LLM-OUTPUT-ACCESS", o,
+        _structured("={{ $json.text }}", parser=False))
     return out
+
+
+def _structured(reader: str, parser: bool = True) -> Mutation:
+    """An LLM chain (with a structured output parser) after Parse Input, and a Set
+    node after it reading `reader`."""
+    chain = {"id": "chain-1", "name": "Analyze", "position": [0, 500],
+             "type": "@n8n/n8n-nodes-langchain.chainLlm", "typeVersion": 1.7,
+             "parameters": {"promptType": "define", "text": "=Analyze {{ $json.text }}",
+                            "hasOutputParser": parser}}
+    use = {"id": "set-1", "name": "Use", "position": [0, 600], "type": "n8n-nodes-base.set",
+           "typeVersion": 3.4, "parameters": {"mode": "raw", "jsonOutput": reader,
+                                              "options": {}}}
+    return _compose(_insert(MAIN, "Parse Input", chain), _insert(MAIN, "Analyze", use))
+
+
+def _compose(*mutations: Mutation) -> Mutation:
+    def mutate(folder: Path) -> None:
+        for mutation in mutations:
+            mutation(folder)
+    return mutate
 
 
 PREFIX = ("{{ORGSECRET_N8N_BASE_URL_TERCESORG}}/webhook/{{PROCDATA_PROCESS_ID_ATADCORP}}/"

@@ -32,6 +32,15 @@ SUMMARIZE_WF = f"{LEAD}/workflows/summarize.json"
 LEAD_YAML = f"{LEAD}/use-case.yaml"
 
 
+def _structured_chain(content: dict[str, Any]) -> None:
+    """Summarize parses its answer; the node after it reads a field at the top."""
+    next(n for n in content["nodes"] if n["name"] == "Summarize")["parameters"][
+        "hasOutputParser"] = True
+    _add(content, node("Use", "n8n-nodes-base.set", parameters={
+        "text": "={{ $json.summary }} / {{ $('Summarize').first().json.tone }}"}),
+        Summarize="Use")
+
+
 def _add(content: dict[str, Any], *new: dict[str, Any], **links: str) -> None:
     content["nodes"].extend(new)
     for source, target in links.items():
@@ -180,6 +189,7 @@ CASES: dict[str, Mutation] = {
         type="n8n-nodes-codika.codika")),
     "CODIKA-STRUCTURE": workflow(MAIN_WF, lambda c: c["nodes"][-1].update(
         type="n8n-nodes-codika.codika", parameters={"resource": "workflowOutputs"})),
+    "LLM-OUTPUT-ACCESS": workflow(SUMMARIZE_WF, _structured_chain),
     "SCHEDULE-HUMAN-READABLE": text(f"{DIGEST}/use-case.yaml",
                                     "        human_readable: Every weekday at 8:00\n", ""),
 }

@@ -133,8 +133,11 @@ def _as_json_expression(data: Any) -> str:
 def _webhook(node: dict[str, Any], file: str, notes: Notes) -> None:
     params, creds = _dict(node.get("parameters")), _dict(node.get("credentials"))
     header = _dict(creds.get("httpHeaderAuth"))
-    if params.get("authentication") == "headerAuth" and header.get("id") == STANDARD_AUTH:
-        params.pop("authentication")
+    # Also when `authentication` was dropped by hand: the credential is then dead
+    # weight that names an organization secret where a credential id belongs.
+    if header.get("id") == STANDARD_AUTH and params.get("authentication") in (
+            "headerAuth", None):
+        params.pop("authentication", None)
         del creds["httpHeaderAuth"]
         if not creds:
             node.pop("credentials", None)
