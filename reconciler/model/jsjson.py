@@ -9,7 +9,10 @@ ECMAScript's Number::toString rules. Strings, lists and objects encode alike.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def js_number(value: float) -> str:
@@ -37,17 +40,24 @@ def js_number(value: float) -> str:
     return f"{sign}{head}e{exp_sign}{abs(exponent)}"
 
 
+def _js_string(text: str) -> str:
+    """A string literal as JSON.stringify writes it: a lone surrogate (a Python str
+    holds no valid pair) is escaped, as well-formed JSON.stringify does."""
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}",
+                          json.dumps(text, ensure_ascii=False))
+
+
 def js_stringify(value: Any) -> str:
     """Compact JSON text of a JSON value, byte for byte as `JSON.stringify` gives it."""
     if isinstance(value, bool) or value is None or isinstance(value, str | int):
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**53:
             return js_number(float(value))
-        return json.dumps(value, ensure_ascii=False)
+        return _js_string(value) if isinstance(value, str) else json.dumps(value)
     if isinstance(value, float):
         return js_number(value)
     if isinstance(value, list | tuple):
         return "[" + ",".join(js_stringify(item) for item in value) + "]"
     if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{js_stringify(v)}"
+        return "{" + ",".join(f"{_js_string(str(k))}:{js_stringify(v)}"
                               for k, v in value.items()) + "}"
     raise TypeError(f"not a JSON value: {type(value).__name__}")

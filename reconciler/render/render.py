@@ -14,7 +14,11 @@ Where a placeholder stands decides how its value is written:
 - a placeholder inside a string (or an object key) is replaced within that string.
   An INSTPARM is written as its JSON text, exactly as the reference platform does
   (`JSON.stringify`: a string keeps its quotes, `const x = {{INSTPARM_X_MRAPTSNI}};`
-  becomes `const x = "Acme";`); every other scope is a plain string.
+  becomes `const x = "Acme";`); every other scope is a plain string;
+- a bare placeholder as an object key must render to a string (elsewhere the text
+  would not be JSON);
+- text shaped like a placeholder of an unknown scope, inside a string, is left as
+  written (only a `should` warns about it); a bare one fails, as it is not JSON.
 
 Every placeholder that cannot be resolved is collected, and one `RenderError`
 reports them all, each with the file, the node and the placeholder.
@@ -173,7 +177,14 @@ class _Renderer:
 
     def key(self, key: str, path: Path) -> str:
         if is_bare_marker(key):
-            return as_text(self.bare(key, path))
+            # Unquoted in key position: the reference platform's text is JSON only
+            # when the value is a string (`{ "Acme": 1 }`); `{ 3: 1 }` is not.
+            value = self.bare(key, path)
+            if not isinstance(value, str):
+                self.fail(path, key[len(BARE_MARK):], "stands unquoted as an object key "
+                          "but its value is not a string")
+                return key
+            return value
         return self.within(key, path)
 
     def bare(self, marker: str, path: Path) -> Any:
@@ -200,6 +211,11 @@ class _Renderer:
 
         def replace(match: re.Match[str]) -> str:
             placeholder = Placeholder(*match.groups())
+            if not placeholder.known_scope:
+                # Text shaped like a placeholder of no scope (`{{FIRST_LAST_NAME}}` in
+                # a mail template) stays as written, as on the reference platform;
+                # PLACEHOLDER-SCOPE warns about it.
+                return match.group(0)
             try:
                 return in_string(placeholder, resolve(placeholder, self.ctx))
             except _Unresolved as why:

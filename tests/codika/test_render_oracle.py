@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.adapters.codika_cli import CodikaInstall
+from reconciler.errors import RenderError
 from reconciler.render import RenderContext, render_workflow
 from tests.render.conftest import workflow_file
 
@@ -56,7 +57,7 @@ def oracle(codika: CodikaInstall) -> Iterator[Oracle]:
 # Strings that break naive substitution: quotes of both kinds, backslashes, braces,
 # newlines and other control characters, non-ASCII, text shaped like expressions.
 TRICKY = ['"', "'", "\\", "\\n", "\n", "\t", "\x01", "{{", "}}", "$json.a", "é", "😀",
-          "\u2028", "</script>", "${x}", "`"]
+          "\u2028", "</script>", "${x}", "`", "\ud800", "\x7f", "{{INSTPARM_V_MRAPTSNI}}"]
 strings = st.lists(st.one_of(st.sampled_from(TRICKY), st.text(max_size=5)),
                    max_size=5).map("".join)
 numbers = (st.integers(min_value=-(2**53), max_value=2**53)
@@ -84,7 +85,9 @@ TEMPLATE = """{
       "value": {{INSTPARM_V_MRAPTSNI}},
       "list": [{{INSTPARM_V_MRAPTSNI}}, 1],
       "expr": "={{ $json.a == {{INSTPARM_V_MRAPTSNI}} }}",
-      "text": "Hello {{INSTPARM_W_MRAPTSNI}} and {{INSTPARM_V_MRAPTSNI}}!"}}
+      "text": "Hello {{INSTPARM_W_MRAPTSNI}} and {{INSTPARM_V_MRAPTSNI}}!",
+      "mail": "Dear {{FIRST_LAST_NAME}}, {{INSTPARM_V_MRAPTSNI}}",
+      "byKey": {"{{INSTPARM_W_MRAPTSNI}}": "in a key", "plain": 1}}}
   ],
   "connections": {}
 }
@@ -126,3 +129,26 @@ def test_a_code_node_string_parameter_is_a_js_string(oracle: Oracle) -> None:
     assert ours["nodes"][0]["parameters"]["jsCode"].startswith('const x = "Acme";')
     assert ours["nodes"][1]["parameters"]["expr"] == '={{ $json.a == "Acme" }}'
     assert ours == oracle.render(TEMPLATE, {"V": "Acme", "W": 3})
+
+
+BARE_KEY = '{"nodes": [], "connections": {}, "pinned": { {{INSTPARM_V_MRAPTSNI}}: 1 }}'
+
+
+def test_a_bare_key_renders_only_as_a_string(oracle: Oracle) -> None:
+    ctx = RenderContext(process_id="p", namespace="n", instance_uid="i",
+                        parameters={"V": "Acme"})
+    ours = render_workflow(workflow_file(BARE_KEY), ctx)
+    assert ours == oracle.render(BARE_KEY, {"V": "Acme"})
+    assert ours["pinned"] == {"Acme": 1}
+    # A number there is no JSON text on the platform, and an error here.
+    with pytest.raises(RenderError, match="not a string"):
+        render_workflow(workflow_file(BARE_KEY), RenderContext(
+            process_id="p", namespace="n", instance_uid="i", parameters={"V": 3}))
+    with pytest.raises(AssertionError, match="JSON"):
+        oracle.render(BARE_KEY, {"V": 3})
+
+
+def test_unknown_scopes_stay_as_written(oracle: Oracle) -> None:
+    text = '{"nodes": [], "connections": {}, "a": "Hi {{FIRST_LAST_NAME}} {{ X }}"}'
+    ctx = RenderContext(process_id="p", namespace="n", instance_uid="i", parameters={})
+    assert render_workflow(workflow_file(text), ctx) == oracle.render(text, {})

@@ -139,10 +139,25 @@ def test_keys_are_rendered_as_strings(make_wf: MakeWorkflow, ctx: RenderContext)
     text = """{"name": "wf", "nodes": [{"name": "K", "parameters": {
         "x-{{INSTPARM_MAX_ITEMS_MRAPTSNI}}": 1,
         {{INSTPARM_COMPANY_NAME_MRAPTSNI}}: 2,
-        {{INSTPARM_LABELS_MRAPTSNI}}: 3
+        "{{INSTPARM_LABELS_MRAPTSNI}}": 3
     }}], "connections": {}}"""
     params = render_workflow(make_wf(text), ctx)["nodes"][0]["parameters"]
     assert params == {"x-25": 1, 'Acme "Rockets" \\ Co': 2, '["a","b"]': 3}
+
+
+def test_a_bare_key_must_render_to_a_string(make_wf: MakeWorkflow, ctx: RenderContext) -> None:
+    # `{ ["a","b"]: 3 }` is no JSON text on the reference platform: an error here too.
+    text = """{"name": "wf", "nodes": [{"name": "K", "parameters": {
+        {{INSTPARM_LABELS_MRAPTSNI}}: 3}}], "connections": {}}"""
+    with pytest.raises(RenderError, match="object key but its value is not a string"):
+        render_workflow(make_wf(text), ctx)
+
+
+def test_unknown_scopes_in_strings_stay_as_written(make_wf: MakeWorkflow,
+                                                   ctx: RenderContext) -> None:
+    text = _doc([_node("N", {"mail": "Dear {{FIRST_LAST_NAME}}"})])
+    assert render_workflow(make_wf(text), ctx)["nodes"][0]["parameters"] == {
+        "mail": "Dear {{FIRST_LAST_NAME}}"}
 
 
 def test_values_that_look_like_placeholders_stay_data(make_wf: MakeWorkflow) -> None:
@@ -188,7 +203,7 @@ BROKEN = """{
   "nodes": [
     {"name": "Fetch", "parameters": {
       "url": "{{ORGSECRET_N8N_BASE_URL_TERCESORG}}/x/{{INSTPARM_NOPE_MRAPTSNI}}",
-      "scope": "{{WHATEVER_THING_REVETAHW}}",
+      "scope": {{WHATEVER_THING_REVETAHW}},
       "suffix": "{{INSTPARM_MAX_ITEMS_WRONG}}"}},
     {"name": "Call", "parameters": {"workflowId": {{SUBWKFL_ghost_LFKWBUS}},
       "loose": "{{ INSTPARM_MAX_ITEMS_MRAPTSNI }}", "short": "{{INSTPARM_X}}"},

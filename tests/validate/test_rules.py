@@ -190,6 +190,8 @@ CASES: dict[str, Mutation] = {
     "CODIKA-STRUCTURE": workflow(MAIN_WF, lambda c: c["nodes"][-1].update(
         type="n8n-nodes-codika.codika", parameters={"resource": "workflowOutputs"})),
     "LLM-OUTPUT-ACCESS": workflow(SUMMARIZE_WF, _structured_chain),
+    "PLACEHOLDER-BARE": text(TRIAGE_WF, '"q": "=is:unread label:{{INSTPARM_LABEL_MRAPTSNI}}"',
+                             '"q": {{LABEL_OF_LEBAL}}'),
     "SCHEDULE-HUMAN-READABLE": text(f"{DIGEST}/use-case.yaml",
                                     "        human_readable: Every weekday at 8:00\n", ""),
 }

@@ -1,6 +1,7 @@
 """The lint rules, in four layers; importing this package registers them all."""
 
 from reconciler.validate.rules import (
+    bare,
     calls,
     codika,
     content,
@@ -24,5 +25,5 @@ from reconciler.validate.rules.registry import (
 )
 
 __all__ = ["LOAD", "REGISTRY", "FixContext", "Layer", "Lint", "Options", "Rule",
-           "calls", "codika", "content", "folder", "graph", "history", "isolation",
+           "bare", "calls", "codika", "content", "folder", "graph", "history", "isolation",
            "llm_output", "platform", "refs", "tenancy"]
