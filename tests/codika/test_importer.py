@@ -111,3 +111,16 @@ def test_a_broken_workflow_is_located(codika: CodikaInstall, tmp_path: Path, run
     (src / broken).write_text(text.replace('"name": "Ask",', '"name": "Ask"', 1))
     code, out = run_cli("import", "codika", str(src), "--into", str(tmp_path / "repo"))
     assert code == 1 and f"{broken}:" in out
+
+
+def test_a_workflow_without_codika_init_imports_and_says_so(
+        codika: CodikaInstall, tmp_path: Path, run_cli: RunCli) -> None:
+    from tests.codika.corpus import _no_init
+
+    src = codika_init(codika, tmp_path)
+    repair(src)
+    _no_init(src)
+    code, out = run_cli("import", "codika", str(src), "--into", str(tmp_path / "repo"))
+    assert code == 0, out
+    assert "workflows/main-workflow.json: no Codika Init node" in out
+    assert "text-processor.json: no Codika Init" not in out  # a sub-workflow is exempt

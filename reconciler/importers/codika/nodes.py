@@ -27,6 +27,7 @@ WEBHOOK = "n8n-nodes-base.webhook"
 STANDARD_AUTH = "{{ORGSECRET_WEBHOOK_AUTH_CRED_ID_TERCESORG}}"
 ERROR_TYPES = ("node_failure", "validation_error", "external_api_error", "timeout")
 INSTANCE_PATH = "{{PROCDATA_PROCESS_ID_ATADCORP}}/{{USERDATA_PROCESS_INSTANCE_UID_ATADRESU}}"
+INIT_OPERATIONS = ("initWorkflow", "initDataIngestion")
 _WHOLE_JSON = re.compile(r"^=\{\{\s*\$json\s*\}\}$")
 
 
@@ -39,6 +40,7 @@ def rewrite_workflow(content: dict[str, Any], file: str, triggers: list[dict[str
     """`triggers` are the workflow's triggers as already mapped for use-case.yaml."""
     nodes = content.get("nodes")
     ingestion = next((t for t in triggers if t.get("type") == "data_ingestion"), None)
+    _note_missing_init(nodes, file, triggers, notes)
     for node in nodes if isinstance(nodes, list) else []:
         if not isinstance(node, dict):
             continue
@@ -51,6 +53,20 @@ def rewrite_workflow(content: dict[str, Any], file: str, triggers: list[dict[str
                 _ingestion_path(node, ingestion, file, notes)
     _timezone(content, triggers, file, notes)
     return content
+
+
+def _note_missing_init(nodes: Any, file: str, triggers: list[dict[str, Any]],
+                       notes: Notes) -> None:
+    """Codika refuses a parent workflow without Codika Init (CODIKA-INIT); here runs
+    are tracked without it, so the import goes on and says so."""
+    listed = [n for n in nodes if isinstance(n, dict)] if isinstance(nodes, list) else []
+    if not listed or any(t.get("type") == "subworkflow" for t in triggers):
+        return
+    if not any(str(n.get("type", "")).startswith(CODIKA_PREFIX)
+               and _dict(n.get("parameters")).get("operation") in INIT_OPERATIONS
+               for n in listed):
+        notes.add(file, "no Codika Init node: Codika's verify refuses this (CODIKA-INIT); "
+                  "here runs are tracked without it")
 
 
 def _ingestion_path(node: dict[str, Any], trigger: dict[str, Any], file: str,
