@@ -90,7 +90,8 @@ DIFFERENCES: tuple[tuple[str, str, str], ...] = (
     ("init-missing", "CODIKA-INIT",
      "Codika Init registers a run with their platform. Here the reconciler links runs "
      "itself (the trigger's record id travels with the run), so a workflow without it "
-     "is tracked the same; CODIKA-STRUCTURE applies only where Codika nodes remain."),
+     "is tracked the same; CODIKA-STRUCTURE applies only where Codika nodes remain, "
+     "and `reconciler import codika` prints that Codika would refuse the workflow."),
     ("schedule-bad-cron", "SCHEDULE-TRIGGER-FIELDS",
      "Codika checks that the schedule fields are present; here the cron expression "
      "must also be five valid fields (LOAD, SCHEDULE-CRON): it would never fire."),
@@ -102,6 +103,11 @@ DIFFERENCES: tuple[tuple[str, str, str], ...] = (
      "Codika looks for quotes in the file's raw text, so `\\\"{{INSTPARM_X_MRAPTSNI}}\\\"` "
      "inside a JSON string (escaped quotes) escapes it; here the quotes are looked for "
      "in the string's value, where they are as wrong."),
+    ("-", "LLM-OUTPUT-ACCESS",
+     "Codika scans the node's JSON text for `$json.x` and `$('Chain')...json.x`, and "
+     "skips every LLM chain node; here `$input.first().json.x` after the chain, and a "
+     "second chain reading the first one's fields, are flagged too: they are as "
+     "undefined."),
     ("-", "CONFIG-EXPORTS, WEBHOOK-PATH-CONSISTENCY",
      "Codika reads config.ts with patterns: a config.ts that does not parse (as "
      "`codika init` 3.6.0 writes it) can pass, and trigger URLs held in variables are "
