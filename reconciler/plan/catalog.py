@@ -1,0 +1,173 @@
+"""The catalogue: what one user may install, and who gains or loses access when a
+process's visibility changes. Pure: a declared state (or what the daemon recorded) in,
+frozen records out.
+
+Access itself is `reconciler.model.access.may_install`, the same function the ACCESS
+rule runs, so the catalogue never offers what `validate` would refuse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.model.access import may_install, orgs_of
+from reconciler.model.declared import Organization, Process, ProcessType, UseCaseConfig
+from reconciler.model.repository import DeclaredState, WorkflowFile, owner_instance_id
+from reconciler.plan.versions import semver_key
+from reconciler.render.requirements import credential_needs, parameter_refs
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A parameter an installation must give: required, and without a default."""
+
+    name: str
+    type: str
+    label: str | None
+    description: str | None
+    used_by: tuple[str, ...]  # workflow ids whose INSTPARM placeholders read it
+
+
+@dataclass(frozen=True)
+class Connection:
+    """An integration the installer connects: whose credential it is, per placeholder scope."""
+
+    integration: str
+    scope: str  # USERCRED, ORGCRED, FLEXCRED, INSTCRED, SYSCREDS, or "" (declared only)
+    whose: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    use_case: str
+    title: str
+    subtitle: str | None
+    description: str
+    type: str  # personal | organizational
+    visibility: str
+    owner: str  # user:ID@org of the process
+    branch_version: str
+    published: tuple[str, ...]  # newest last
+    required: tuple[Requirement, ...]
+    integrations: tuple[Connection, ...]
+    install_as: tuple[str, ...]  # user:ID or org:ID (with @org when a user has several)
+    installed: tuple[str, ...] = field(default=())  # instance ids this user already has
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "use_case": self.use_case, "title": self.title, "subtitle": self.subtitle,
+            "description": self.description, "type": self.type,
+            "visibility": self.visibility, "owner": self.owner,
+            "versions": {"branch": self.branch_version, "published": list(self.published)},
+            "required_parameters": [r.__dict__ | {"used_by": list(r.used_by)}
+                                    for r in self.required],
+            "integrations": [c.__dict__ for c in self.integrations],
+            "install_as": list(self.install_as), "installed": list(self.installed),
+        }
+
+
+_WHOSE = {"USERCRED": "the installing user's own", "ORGCRED": "the organization's",
+          "FLEXCRED": "the organization's, else the platform's",
+          "INSTCRED": "this installation's own", "SYSCREDS": "the platform's"}
+
+
+def requirements(config: UseCaseConfig, workflows: Sequence[WorkflowFile]) -> list[Requirement]:
+    """Parameters every installation must give, with the workflows that read them."""
+    used: dict[str, list[str]] = {}
+    for wf in workflows:
+        for name in parameter_refs(wf):
+            used.setdefault(name, []).append(wf.spec.id)
+    return [Requirement(name, spec.type.value, spec.label, spec.description,
+                        tuple(sorted(used.get(name, []))))
+            for name, spec in sorted(config.parameters.items())
+            if spec.required and spec.default is None]
+
+
+def connections(config: UseCaseConfig, workflows: Sequence[WorkflowFile]) -> list[Connection]:
+    """The credentials the workflows reference, then integrations only declared."""
+    found = {(need.integration.lower().replace("_", "-"), need.scope)
+             for wf in workflows for need in credential_needs(wf)}
+    named = {i for i, _ in found}
+    declared = set(config.integrations) | {i for wf in config.workflows for i in wf.integrations}
+    found |= {(i, "") for i in declared if i not in named}
+    return [Connection(i, s, _WHOSE.get(s, "declared by the use case"))
+            for i, s in sorted(found)]
+
+
+def candidates(orgs: Sequence[Organization], process: Process, user: str) -> list[str]:
+    """The owners this user could install `process` as: themselves (per org), or an org
+    they are a member of (organizational processes are owned by organizations)."""
+    member_of = orgs_of(orgs, user)
+    if process.type is ProcessType.organizational:
+        return [f"org:{o}" for o in member_of if may_install(orgs, process, None, o)]
+    allowed = [o for o in member_of if may_install(orgs, process, user, o)]
+    if len(member_of) == 1:
+        return [f"user:{user}"] if allowed else []
+    return [f"user:{user}@{o}" for o in allowed]
+
+
+def catalog_for(state: DeclaredState, user: str,
+                published: Mapping[str, Iterable[str]]) -> list[Entry]:
+    """Every use case `user` may install, by slug; broken use cases are left out."""
+    orgs = state.platform.organizations
+    entries = []
+    for slug, uc in sorted(state.use_cases.items()):
+        process = uc.config.process
+        install_as = candidates(orgs, process, user)
+        if not install_as:
+            continue
+        entries.append(Entry(
+            use_case=slug, title=process.title, subtitle=process.subtitle,
+            description=process.description.strip(), type=process.type.value,
+            visibility=process.visibility.level.value,
+            owner=f"user:{process.owner.user}@{process.owner.org}",
+            branch_version=uc.version,
+            published=tuple(sorted(set(published.get(slug, ())), key=semver_key)),
+            required=tuple(requirements(uc.config, uc.workflows)),
+            integrations=tuple(connections(uc.config, uc.workflows)),
+            install_as=tuple(install_as), installed=tuple(_installed(state, slug, user))))
+    return entries
+
+
+def _installed(state: DeclaredState, slug: str, user: str) -> list[str]:
+    found = [i.id for i in state.instances.values()
+             if i.spec.use_case == slug and not i.spec.archived and i.spec.owner.user == user]
+    owner = state.use_cases[slug].config.process.owner
+    if owner.user == user:
+        found += [owner_instance_id(slug, env) for env in ("dev", "prod")]
+    return sorted(found)
+
+
+# --- who gains access: the plan comment of a visibility change -------------------------
+
+
+def holders(orgs: Sequence[Organization], process: Process) -> set[str]:
+    """Every declared owner allowed to install `process`: `user:ID` or `org:ID`."""
+    if process.type is ProcessType.organizational:
+        return {f"org:{o.id}" for o in orgs if may_install(orgs, process, None, o.id)}
+    users = {m.user for o in orgs for m in o.members}
+    return {f"user:{u}" for u in users
+            if any(may_install(orgs, process, u, o) for o in orgs_of(orgs, u))}
+
+
+_SHOWN = 12  # names listed in a plan line; the rest are counted
+
+
+def access_change(orgs: Sequence[Organization], old: Process | None,
+                  new: Process) -> str | None:
+    """`gains access: ...; loses access: ...`, or None when nobody's access changes."""
+    before = holders(orgs, old) if old is not None else set()
+    after = holders(orgs, new)
+    parts = []
+    for verb, names in (("gains", after - before), ("loses", before - after)):
+        if names:
+            ordered = sorted(names)
+            more = f" and {len(ordered) - _SHOWN} more" if len(ordered) > _SHOWN else ""
+            parts.append(f"{verb} access: {', '.join(ordered[:_SHOWN])}{more}")
+    if not parts:
+        return None
+    level = new.visibility.level.value
+    anyone = " (and anyone declared later)" if level == "public" else ""
+    return f"visibility {level}{anyone}: " + "; ".join(parts)
