@@ -13,8 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.model.access import may_install, orgs_of
-from reconciler.model.declared import Organization, Process, ProcessType, UseCaseConfig
+from reconciler.model.declared import (
+    Organization,
+    Process,
+    ProcessType,
+    UseCaseConfig,
+    Visibility,
+)
+from reconciler.model.platform import ProcessRec
 from reconciler.model.repository import DeclaredState, WorkflowFile, owner_instance_id
+from reconciler.plan.steps import SaveProcess, Step
 from reconciler.plan.versions import semver_key
 from reconciler.render.requirements import credential_needs, parameter_refs
 
@@ -171,3 +179,53 @@ def access_change(orgs: Sequence[Organization], old: Process | None,
     level = new.visibility.level.value
     anyone = " (and anyone declared later)" if level == "public" else ""
     return f"visibility {level}{anyone}: " + "; ".join(parts)
+
+
+def recorded_process(new: Process, rec: ProcessRec) -> Process | None:
+    """The process as the state last recorded it (visibility and owner), or None."""
+    if not rec.visibility:
+        return None
+    try:
+        visibility = Visibility.model_validate_json(rec.visibility)
+    except ValueError:
+        return None  # an unreadable record: treated as not recorded
+    owner = new.owner.model_copy(update={"user": rec.owner_user, "org": rec.owner_org})
+    return new.model_copy(update={"visibility": visibility, "owner": owner})
+
+
+def process_access(orgs: Sequence[Organization], new: Process,
+                   rec: ProcessRec | None) -> tuple[bool, str]:
+    """(whether the recorded visibility or owner differs, who gains or loses access).
+
+    A process the state does not know yet reports everyone it opens to; one recorded
+    before visibility was read reports nothing (its record is simply brought up to date).
+    """
+    if rec is None:
+        return False, access_change(orgs, None, new) or ""
+    old = recorded_process(new, rec)
+    if old is None:
+        return False, ""
+    if old.visibility == new.visibility and old.owner == new.owner:
+        return False, ""
+    return True, access_change(orgs, old, new) or ""
+
+
+def access_lines(steps: Sequence[Step]) -> list[str]:
+    """`use case: who gains or loses access`, for every process step that changes it."""
+    found = {s.use_case: s.access for s in steps if isinstance(s, SaveProcess) and s.access}
+    return [f"{slug}: {access}" for slug, access in found.items()]
+
+
+def access_markdown(steps: Sequence[Step], limit: int = 20) -> list[str]:
+    """The plan comment's section on access: what a reviewer approves when publishing."""
+    found = access_lines(steps)
+    if not found:
+        return []
+    more = [f"- _and {len(found) - limit} more_"] if len(found) > limit else []
+    return ["#### Access (who may install)", "", *(f"- {_code(line)}" for line in found[:limit]),
+            *more, ""]
+
+
+def _code(line: str) -> str:
+    slug, _, rest = line.partition(": ")
+    return f"`{slug}`: {rest}"
