@@ -152,10 +152,14 @@ def _installed(state: DeclaredState, slug: str, user: str) -> list[str]:
 
 
 def holders(orgs: Sequence[Organization], process: Process) -> set[str]:
-    """Every declared owner allowed to install `process`: `user:ID` or `org:ID`."""
+    """Every declared owner allowed to install `process`: `user:ID` or `org:ID`. The
+    process's own owner is left out: its automatic environments are its installation,
+    whatever the visibility."""
+    owner = process.owner
     if process.type is ProcessType.organizational:
-        return {f"org:{o.id}" for o in orgs if may_install(orgs, process, None, o.id)}
-    users = {m.user for o in orgs for m in o.members}
+        return {f"org:{o.id}" for o in orgs
+                if o.id != owner.org and may_install(orgs, process, None, o.id)}
+    users = {m.user for o in orgs for m in o.members} - {owner.user}
     return {f"user:{u}" for u in users
             if any(may_install(orgs, process, u, o) for o in orgs_of(orgs, u))}
 
