@@ -21,7 +21,7 @@ from reconciler.model.declared import (
     Visibility,
 )
 from reconciler.model.platform import ProcessRec
-from reconciler.model.repository import DeclaredState, WorkflowFile, owner_instance_id
+from reconciler.model.repository import DeclaredState, UseCase, WorkflowFile, owner_instance_id
 from reconciler.plan.steps import SaveProcess, Step
 from reconciler.plan.versions import semver_key
 from reconciler.render.requirements import credential_needs, parameter_refs
@@ -116,36 +116,48 @@ def candidates(orgs: Sequence[Organization], process: Process, user: str) -> lis
     return [f"user:{user}@{o}" for o in allowed]
 
 
+def entry(uc: UseCase, install_as: Sequence[str], published: Iterable[str],
+          installed: Iterable[str] = (), process: Process | None = None) -> Entry:
+    """The catalogue's record of one use case (a branch's, or a stored template's, with
+    the visibility and owner the state recorded last as `process`)."""
+    process = process or uc.config.process
+    return Entry(
+        use_case=uc.slug, title=process.title, subtitle=process.subtitle,
+        description=process.description.strip(), type=process.type.value,
+        visibility=process.visibility.level.value,
+        owner=f"user:{process.owner.user}@{process.owner.org}", branch_version=uc.version,
+        published=tuple(sorted(set(published), key=semver_key)),
+        required=tuple(requirements(uc.config, uc.workflows)),
+        integrations=tuple(connections(uc.config, uc.workflows)),
+        install_as=tuple(install_as), installed=tuple(sorted(set(installed))))
+
+
 def catalog_for(state: DeclaredState, user: str,
                 published: Mapping[str, Iterable[str]]) -> list[Entry]:
     """Every use case `user` may install, by slug; broken use cases are left out."""
     orgs = state.platform.organizations
     entries = []
     for slug, uc in sorted(state.use_cases.items()):
-        process = uc.config.process
-        install_as = candidates(orgs, process, user)
-        if not install_as:
-            continue
-        entries.append(Entry(
-            use_case=slug, title=process.title, subtitle=process.subtitle,
-            description=process.description.strip(), type=process.type.value,
-            visibility=process.visibility.level.value,
-            owner=f"user:{process.owner.user}@{process.owner.org}",
-            branch_version=uc.version,
-            published=tuple(sorted(set(published.get(slug, ())), key=semver_key)),
-            required=tuple(requirements(uc.config, uc.workflows)),
-            integrations=tuple(connections(uc.config, uc.workflows)),
-            install_as=tuple(install_as), installed=tuple(_installed(state, slug, user))))
+        install_as = candidates(orgs, uc.config.process, user)
+        if install_as:
+            entries.append(entry(uc, install_as, published.get(slug, ()),
+                                 _installed(state, uc, user)))
     return entries
 
 
-def _installed(state: DeclaredState, slug: str, user: str) -> list[str]:
+def _installed(state: DeclaredState, uc: UseCase, user: str) -> list[str]:
+    """This user's installations of it: their own, their orgs', and, as its owner, the
+    automatic environments."""
+    orgs = set(orgs_of(state.platform.organizations, user))
     found = [i.id for i in state.instances.values()
-             if i.spec.use_case == slug and not i.spec.archived and i.spec.owner.user == user]
-    owner = state.use_cases[slug].config.process.owner
-    if owner.user == user:
-        found += [owner_instance_id(slug, env) for env in ("dev", "prod")]
-    return sorted(found)
+             if i.spec.use_case == uc.slug and not i.spec.archived
+             and (i.spec.owner.user == user
+                  or (i.spec.owner.user is None and i.spec.owner.org in orgs))]
+    owner = uc.config.process.owner
+    personal = uc.config.process.type is ProcessType.personal
+    if owner.user == user if personal else owner.org in orgs:
+        found += [owner_instance_id(uc.slug, env) for env in ("dev", "prod")]
+    return found
 
 
 # --- who gains access: the plan comment of a visibility change -------------------------
