@@ -15,7 +15,7 @@ from typing import Any
 
 from reconciler.api.keys import Instance
 from reconciler.load.stored import use_case_from_template
-from reconciler.model.access import may_install
+from reconciler.model.access import may_install, orgs_of
 from reconciler.model.declared import Organization, ProcessType
 from reconciler.model.platform import ProcessRec, TemplateRec
 from reconciler.plan.catalog import Entry, candidates, entry, recorded_process
@@ -59,10 +59,12 @@ def catalog(store: Store, instance: Instance) -> dict[str, Any]:
     user = _owner_user(store, instance)
     rows = store.conn.execute("SELECT use_case, visibility, owner_user, owner_org FROM "
                               "processes WHERE removed=0").fetchall()
+    # the caller's installations: a user's own and their organizations', or the org's
+    their_orgs = set(orgs_of(orgs, user)) if user else {instance.owner_org}
     installed: dict[str, list[str]] = {}
     for rec in state.instances.values():
-        mine = rec.owner_user == user if user else (
-            rec.owner_user is None and rec.owner_org == instance.owner_org)
+        mine = (user is not None and rec.owner_user == user) or (
+            rec.owner_user is None and rec.owner_org in their_orgs)
         if mine and rec.state != "archived":
             installed.setdefault(rec.use_case, []).append(rec.id)
     entries: list[Entry] = []

@@ -238,3 +238,13 @@ def test_access_change_is_none_when_nobody_moves(repo: Path) -> None:
     orgs = state.platform.organizations
     process = state.use_cases["t-public"].config.process
     assert access_change(orgs, process, process) is None
+
+
+def test_a_hostile_parameter_value_stays_a_value(repo: Path, run_cli: RunCli) -> None:
+    value = "x\nowner: {org: acme}\n---\narchived: true # {{INSTPARM_X_MRAPTSNI}}"
+    code, out = run_cli("install", "o-public", "--for", "org:globex", "--env", "prod",
+                        "--param", f"COMPANY_NAME={value}", "--into", str(repo))
+    assert code == 0, out
+    written = yaml.safe_load((repo / "instances" / "o-public-globex.yaml").read_text())
+    assert written["owner"] == {"org": "globex"} and "archived" not in written
+    assert written["parameters"]["COMPANY_NAME"] == value
