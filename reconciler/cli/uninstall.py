@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import click
+import yaml
 
 from reconciler.cli.install import instances_dir, load_into, write_checked
 from reconciler.plan.install import SLUG, Refused
@@ -46,6 +47,13 @@ def uninstall(instance: str, into: str) -> int:
     folder = instances_dir(into)
     name = decl.path.rsplit("/", 1)[-1]
     text = (folder / name).read_text(encoding="utf-8")
-    write_checked(into, f"instances/{name}", archived_text(text), create=False)
+    new = archived_text(text)
+    try:
+        archived = (yaml.safe_load(new) or {}).get("archived") is True
+    except yaml.YAMLError:
+        archived = False
+    if not archived:  # an unusual layout the line edit did not reach: say so, write nothing
+        raise Refused(f"{decl.path}: could not set archived: true; edit the file by hand")
+    write_checked(into, f"instances/{name}", new, create=False)
     click.echo(f"archived {instance} in {decl.path}; commit it for review")
     return 0
