@@ -112,3 +112,43 @@ class SkillList(BaseModel):
 class ErrorReportResult(BaseModel):
     recorded: str | None = Field(description="The execution record id, if one was written.")
     action: Literal["recorded", "completed", "sub_execution"]
+
+
+class CatalogVersions(BaseModel):
+    branch: str = Field(description="The version described (newest published, else newest "
+                                    "stored).")
+    published: list[str]
+
+
+class CatalogRequirement(BaseModel):
+    name: str
+    type: str
+    label: str | None
+    description: str | None
+    used_by: list[str] = Field(description="Workflow ids whose INSTPARM placeholders read it.")
+
+
+class CatalogIntegration(BaseModel):
+    integration: str
+    scope: str = Field(description="Placeholder scope: USERCRED, ORGCRED, FLEXCRED, ...")
+    whose: str
+
+
+class CatalogEntry(BaseModel):
+    use_case: str
+    title: str
+    subtitle: str | None
+    description: str
+    type: Literal["personal", "organizational"]
+    visibility: str
+    owner: str
+    versions: CatalogVersions
+    required_parameters: list[CatalogRequirement]
+    integrations: list[CatalogIntegration]
+    install_as: list[str] = Field(description="Owners to pass to `reconciler install --for`.")
+    installed: list[str]
+
+
+class CatalogList(BaseModel):
+    for_: str = Field(alias="for", description="user:ID or org:ID: the key's instance owner.")
+    data: list[CatalogEntry]

@@ -18,12 +18,14 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 
+from reconciler.api import catalog as catalog_files
 from reconciler.api import error_reports
 from reconciler.api import skills as skill_files
 from reconciler.api.errors import ApiError
 from reconciler.api.keys import Instance
 from reconciler.api.limits import BodyLimit, max_payload_from_env
 from reconciler.api.models import (
+    CatalogList,
     ErrorReportResult,
     ErrorResponse,
     ExecutionDetail,
@@ -93,6 +95,7 @@ def build_router(get_service: Callable[[], Service]) -> APIRouter:
     _add_trigger(router, get_service, caller)
     _add_executions(router, get_service, caller)
     _add_skills(router, get_service, caller)
+    _add_catalog(router, get_service, caller)
     _add_internal(router, get_service)
     return router
 
@@ -159,6 +162,18 @@ def _add_skills(router: APIRouter, get_service: Callable[[], Service],
             found = skill_files.skills(service.store, instance, service.n8n_url,
                                        str(request.base_url))
         return {"instance_id": instance.id, "data": found}
+
+
+def _add_catalog(router: APIRouter, get_service: Callable[[], Service],
+                 caller: Callable[..., Instance]) -> None:
+    @router.get("/catalog", response_model=CatalogList, response_model_by_alias=True,
+                tags=["catalog"])
+    def list_catalog(instance: Annotated[Instance, Depends(caller)]) -> dict[str, Any]:
+        """What the key's instance owner may install (docs/catalogue.md): the user's
+        catalogue for a personal instance, the organization's for an org-owned one."""
+        service = get_service()
+        with service.lock:
+            return catalog_files.catalog(service.store, instance)
 
 
 def _add_internal(router: APIRouter, get_service: Callable[[], Service]) -> None:

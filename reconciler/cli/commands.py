@@ -26,6 +26,9 @@ _COMMANDS: dict[str, str] = {
     "reconciler.cli.skills": "skills",
     "reconciler.cli.ui": "ui",
     "reconciler.cli.import_codika": "import_group",
+    "reconciler.cli.catalog": "catalog",
+    "reconciler.cli.install": "install",
+    "reconciler.cli.uninstall": "uninstall",
 }
 
 

@@ -33,6 +33,10 @@ class ProcessRec:
     use_case: str
     active_env: str  # which owner environment is active: dev | prod
     removed: bool
+    # as last recorded: who may install it (the plan says who gains or loses access)
+    visibility: str = ""  # JSON of process.visibility; "" when not read
+    owner_user: str = ""
+    owner_org: str = ""
 
 
 @dataclass(frozen=True)

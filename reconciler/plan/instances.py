@@ -8,6 +8,7 @@ from typing import Any
 from reconciler.errors import Problem
 from reconciler.model.declared import Environment, ProcessType
 from reconciler.model.repository import UseCase, owner_instance_id
+from reconciler.plan.catalog import process_access
 from reconciler.plan.inputs import PlanInput
 from reconciler.plan.steps import SaveProcess, Step
 from reconciler.plan.versions import Catalog, semver_key
@@ -138,8 +139,10 @@ def _owner_envs(inp: PlanInput, cat: Catalog, uc: UseCase, out: InstancePlan) ->
               "visibility": uc.config.process.visibility.model_dump(mode="json"),
               "owner_user": owner.user, "owner_org": owner.org, "active_env": active_env,
               "removed": 0}
-    if process is None or process.active_env != active_env or process.removed:
-        out.steps.append(SaveProcess(use_case=uc.slug, record=record))
+    moved, access = process_access(inp.declared.platform.organizations, uc.config.process,
+                                   process)
+    if process is None or process.active_env != active_env or process.removed or moved:
+        out.steps.append(SaveProcess(use_case=uc.slug, record=record, access=access))
 
 
 def _deployed(inp: PlanInput, instance_id: str, version: str) -> bool:

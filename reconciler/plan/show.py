@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from reconciler.plan.catalog import access_lines, access_markdown
 from reconciler.plan.diff import diff_line
 from reconciler.plan.planner import Plan
 from reconciler.plan.steps import Step
@@ -86,6 +87,7 @@ def plan_text(plan: Plan) -> str:
     if impact:
         lines.append("PRODUCTION IMPACT:")
         lines += [f"  ! {_plain(s)}" for s in impact]
+    lines += [f"ACCESS: {line}" for line in access_lines(plan.steps)]
     drift = _drift(plan)
     if drift:
         lines.append(f"Drift (hand edits in n8n): {', '.join(s.target() for s in drift)}")
@@ -191,6 +193,7 @@ def plan_markdown(plan: Plan, title: str = TITLE, limit: int = MARKDOWN_LIMIT) -
         head += ["#### ⚠️ Production impact", "", *(f"- {s}" for s in impact[:LIST_MAX])]
         head += [f"- _and {len(impact) - LIST_MAX} more_"] if len(impact) > LIST_MAX else []
         head.append("")
+    head += access_markdown(plan.steps, LIST_MAX)
     drift = _drift(plan)
     if drift:
         head += ["#### Drift (hand edits in n8n)", "",

@@ -81,6 +81,7 @@ class SaveProcess(Step):
     use_case: str = ""
     record: dict[str, Any] = field(default_factory=dict)
     removed: bool = False  # the use case left the repository: records kept, marked
+    access: str = ""  # who gains or loses access (plan.catalog.access_change), if anyone
 
     def target(self) -> str:
         return self.use_case
@@ -88,7 +89,9 @@ class SaveProcess(Step):
     def summary(self) -> str:
         if self.removed:
             return f"mark process {self.use_case} removed (its instances are archived)"
-        return f"record process {self.use_case} (active environment {self.record['active_env']})"
+        access = f"; {self.access}" if self.access else ""
+        return (f"record process {self.use_case} (active environment "
+                f"{self.record['active_env']}){access}")
 
 
 # --- credentials (n8n + SQLite) -------------------------------------------------------

@@ -24,8 +24,10 @@ def snapshot(store: Store) -> PlatformState:
     c = store.conn
     row = c.execute("SELECT value FROM meta WHERE key='state_version'").fetchone()
     processes = {
-        r[0]: ProcessRec(use_case=r[0], active_env=r[1], removed=bool(r[2]))
-        for r in c.execute("SELECT use_case, active_env, removed FROM processes")
+        r[0]: ProcessRec(use_case=r[0], active_env=r[1], removed=bool(r[2]), visibility=r[3],
+                         owner_user=r[4], owner_org=r[5])
+        for r in c.execute("SELECT use_case, active_env, removed, visibility, owner_user,"
+                           " owner_org FROM processes")
     }
     templates = {
         r[0]: TemplateRec(id=r[0], use_case=r[1], version=r[2], fingerprint=r[3], status=r[4],

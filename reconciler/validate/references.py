@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from reconciler.errors import Problem
+from reconciler.model.access import may_install
 from reconciler.model.declared import (
     InputField,
     ProcessType,
-    VisibilityLevel,
     value_fits,
 )
 from reconciler.model.lines import LineMap, Path, dotted
@@ -197,22 +197,5 @@ def _instance_owner(state: DeclaredState, inst: InstanceDecl, uc: UseCase) -> It
 
 
 def _may_install(state: DeclaredState, uc: UseCase, inst: InstanceDecl) -> bool:
-    vis = uc.config.process.visibility
-    proc_owner = uc.config.process.owner
-    owner = inst.spec.owner
-    org = resolve_instance_org(state, inst)
-    if vis.level is VisibilityLevel.public:
-        return True
-    if vis.level is VisibilityLevel.organizational:
-        return org == proc_owner.org
-    if vis.level is VisibilityLevel.private:
-        return owner.user == proc_owner.user if owner.user else org == proc_owner.org
-    if vis.level is VisibilityLevel.userList:
-        return owner.user in vis.users if owner.user else False
-    # teamList: a member of a listed team (an org instance: its org has such a team)
-    for o in state.platform.organizations:
-        for team in o.teams:
-            if team.id in vis.teams and (owner.user in team.members if owner.user
-                                         else o.id == org):
-                return True
-    return False
+    return may_install(state.platform.organizations, uc.config.process, inst.spec.owner.user,
+                       resolve_instance_org(state, inst))
