@@ -8,6 +8,7 @@ from reconciler.validate.rules import (
     graph,
     history,
     isolation,
+    plans,
     platform,
     refs,
     tenancy,
@@ -24,4 +25,4 @@ from reconciler.validate.rules.registry import (
 
 __all__ = ["LOAD", "REGISTRY", "FixContext", "Layer", "Lint", "Options", "Rule",
            "calls", "codika", "content", "folder", "graph", "history", "isolation",
-           "platform", "refs", "tenancy"]
+           "plans", "platform", "refs", "tenancy"]
