@@ -4,8 +4,6 @@ An instance's key sees its own account (its organization, or its user's personal
 plan): the balance, and what this instance used; never other instances' shares.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Annotated, Any
 
