@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from reconciler.api.uuid7 import uuid7_str
+from reconciler.store import ledger
 from reconciler.store.db import Store, now
 
 STATUSES = ("pending", "success", "failed")
@@ -110,6 +111,8 @@ class Records:
                       "AND status='pending'", [*values.values(), now(), record.id])
         if outcome.n8n_execution_id:
             self.link(record, outcome.n8n_execution_id)
+        with self.lock:  # a kill before this line is settled by the next reader
+            ledger.debit(self.store, record.id)
         found = self.get(record.id, record.instance_id)
         assert found is not None
         return found

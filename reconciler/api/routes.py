@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 
 from reconciler.api import catalog as catalog_files
-from reconciler.api import error_reports
+from reconciler.api import error_reports, usage
 from reconciler.api import skills as skill_files
 from reconciler.api.errors import ApiError
 from reconciler.api.keys import Instance
@@ -77,7 +77,7 @@ class GuardedRoute(APIRoute):
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    s: {"model": ErrorResponse} for s in (401, 403, 404, 409, 413, 422, 502, 503)}
+    s: {"model": ErrorResponse} for s in (401, 402, 403, 404, 409, 413, 422, 502, 503)}
 
 
 def router_for(context: ApiSettings) -> APIRouter:
@@ -97,6 +97,7 @@ def build_router(get_service: Callable[[], Service]) -> APIRouter:
     _add_skills(router, get_service, caller)
     _add_catalog(router, get_service, caller)
     _add_internal(router, get_service)
+    usage.add_usage(router, lambda: (get_service().store, get_service().lock), caller)
     return router
 
 

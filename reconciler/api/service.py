@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from reconciler.adapters.n8n_client import N8nClient
 from reconciler.adapters.secrets import hash_key_from
-from reconciler.api import analysis, instances, keys, payloads, webhook
+from reconciler.api import analysis, instances, keys, payloads, usage, webhook
 from reconciler.api.errors import ApiError, not_found
 from reconciler.api.executions import Tracker, Tree, outcome_of, token_totals
 from reconciler.api.prices import PriceTable, load_prices
@@ -98,7 +98,7 @@ class Service:
             found = keys.load_instance(self.store, instance_id) if instance_id else None
         if found is None:
             raise ApiError(401, "invalid_api_key", "this API key is not valid")
-        if not found.usable:
+        if not found.usable and found.state != "over_quota":  # reads stay; triggers: 402
             raise ApiError(403, "instance_inactive",
                            f"instance is {found.state if found.state != 'active' else 'inactive'}"
                            "; its key is refused until it is active again")
@@ -125,6 +125,8 @@ class Service:
     def trigger(self, instance: keys.Instance, workflow_id: str, payload: Any, *,
                 wait: bool = False, timeout: float = 30.0) -> tuple[Record, Any]:
         """Start the workflow; returns its record and n8n's answer (when it came)."""
+        with self.lock:
+            usage.require_credits(self.store, instance)
         target, n8n_id = self._target(instance, workflow_id)
         problems = payloads.problems(target.input_schema, payload)
         if problems:

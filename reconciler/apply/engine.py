@@ -23,6 +23,7 @@ from reconciler.plan.inputs import PlanInput
 from reconciler.plan.planner import Plan, make_plan
 from reconciler.plan.values import BUILT_IN, value_names
 from reconciler.render.error_workflow import error_credential
+from reconciler.store import ledger
 from reconciler.store.db import Store, now
 from reconciler.store.state import StateWriter, snapshot
 
@@ -187,6 +188,7 @@ class Engine:
             # Only once the gate let the platform through: a refused platform.yaml
             # changes nothing in the state either.
             sync_platform(self.store, declared)
+            ledger.sync_accounts(self.store, declared.platform)
             result = Applier(self.client, self.store, self.secrets, self.hash_key, inp,
                              run_id, self.stop, self._counting(writer, run_id)).apply(plan)
             outcome = _outcome(plan, result)
@@ -200,6 +202,8 @@ class Engine:
         counts = self.client.counter.snapshot()
         summary = _summary(plan, result, time.perf_counter() - started)
         summary.update(extra_summary or {})
+        if credits := ledger.run_summary(self.store):  # metered or debited accounts only
+            summary["usage"] = credits
         writer.execute(
             "UPDATE runs SET finished_at=?, outcome=?, reads=?, writes=?, plan=?, summary=?,"
             " error=? WHERE id=?", now(), outcome, counts["reads"], counts["writes"],

@@ -23,6 +23,7 @@ _COMMANDS: dict[str, str] = {
     "reconciler.cli.instance": "instance",
     "reconciler.cli.trigger": "trigger",
     "reconciler.cli.executions": "executions",
+    "reconciler.cli.usage": "usage",
     "reconciler.cli.skills": "skills",
     "reconciler.cli.ui": "ui",
     "reconciler.cli.import_codika": "import_group",

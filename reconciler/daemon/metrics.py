@@ -26,6 +26,7 @@ from prometheus_client import (
 
 from reconciler.adapters.n8n_client import observe_requests
 from reconciler.apply.engine import RunOutcome
+from reconciler.daemon.credit_metrics import credit_gauges
 
 _BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900)
 _REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -82,6 +83,7 @@ class Metrics:
                                       registry=r)
         self.tags_deleted = Counter("reconciler_release_tags_deleted",
                                     "Release tags seen deleted (never unpublished)", registry=r)
+        self.credits = credit_gauges(r)
         observe_requests(self)
 
     def observe_request(self, method: str, status: int | None, seconds: float) -> None:
@@ -101,6 +103,7 @@ class Metrics:
             conn = sqlite3.connect(f"file:{state}?mode=ro", uri=True, timeout=5)
             try:
                 rows = instance_rows(conn)
+                self.credits.refresh(conn)
             finally:
                 conn.close()
         except sqlite3.Error:

@@ -354,6 +354,9 @@ class User(Strict):
     id: Slug
     name: str
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    plan: Slug | None = Field(
+        default=None, description="A personal plan: their personal instances debit it "
+                                  "instead of their organization.")
 
 
 class Role(StrEnum):
@@ -376,8 +379,20 @@ class Team(Strict):
 class Organization(Strict):
     id: Slug
     name: str
+    plan: Slug | None = Field(
+        default=None, description="Its plan (free, pro, business, enterprise or one of "
+                                  "`plans`); omitted: not metered.")
     members: list[Member] = Field(default_factory=list)
     teams: list[Team] = Field(default_factory=list)
+
+
+class PlanSpec(Strict):
+    """A plan: credits a month and seats (see docs/credits.md)."""
+
+    id: Slug
+    name: str | None = None
+    credits: int = Field(ge=0, description="Credits per calendar month (UTC).")
+    seats: int = Field(ge=1, description="Members an organization on this plan may have.")
 
 
 class N8nTarget(Strict):
@@ -416,6 +431,8 @@ class PlatformFile(Strict):
 
     users: list[User] = Field(default_factory=list)
     organizations: list[Organization] = Field(default_factory=list)
+    plans: list[PlanSpec] = Field(default_factory=list, description="Custom plans; an id "
+                                  "of a built-in plan redefines it.")
     targets: dict[Literal["dev", "prod"], N8nTarget] = Field(default_factory=_default_targets)
     defaults: Defaults = Field(default_factory=Defaults)
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TEMPLATE_STATUSES = ("inactive", "published", "deprecated")
-INSTANCE_STATES = ("active", "user_paused", "deploy_failed", "missing_integration", "archived")
+INSTANCE_STATES = ("active", "user_paused", "deploy_failed", "missing_integration", "archived",
+                   "over_quota")
 DEPLOYMENT_STATUSES = ("pending", "deploying", "deployed", "failed", "updating")
 
 
@@ -96,6 +97,8 @@ class PlatformState:
     mappings: dict[tuple[str, str], MappingRec] = field(default_factory=dict)
     credentials: dict[str, CredentialRec] = field(default_factory=dict)
     notices: frozenset[tuple[str, str, str]] = frozenset()  # (instance, kind, version)
+    period: str = ""  # the current credit period (YYYY-MM, UTC)
+    debits: dict[str, int] = field(default_factory=dict)  # account -> credits used in it
 
     def instance_mappings(self, instance_id: str) -> dict[str, MappingRec]:
         return {wf: m for (inst, wf), m in self.mappings.items() if inst == instance_id}

@@ -31,6 +31,7 @@ class Desired:
     sharing: dict[str, Any] = field(default_factory=dict)
     template: UseCase | None = None
     notices: tuple[tuple[str, str, str], ...] = ()  # (kind, version, message)
+    over_quota: bool = False  # its account spent its credits: down until it has some
 
 
 @dataclass

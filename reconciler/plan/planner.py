@@ -26,6 +26,7 @@ from reconciler.plan.inputs import LiveWorkflow, PlanInput
 from reconciler.plan.instances import Desired, desired_instances
 from reconciler.plan.org_errors import USE_CASE as ERRORS_USE_CASE
 from reconciler.plan.org_errors import error_instances, error_workflow_ref
+from reconciler.plan.quota import apply_quota
 from reconciler.plan.steps import (
     AddNotice,
     CreateCredential,
@@ -101,6 +102,7 @@ def make_plan(inp: PlanInput) -> Plan:
 def _plan_steps(inp: PlanInput) -> tuple[list[Step], list[tuple[Problem, Unit | None]]]:
     catalog = build_catalog(inp)
     wanted = desired_instances(inp, catalog)
+    apply_quota(inp, wanted.desired)
     _add_error_instances(inp, wanted.desired)
     found: list[tuple[Problem, Unit | None]] = [
         (p, None) for p in catalog.problems + wanted.problems]
@@ -272,6 +274,8 @@ def _state(d: Desired, missing: list[str]) -> str:
         return "archived"
     if missing:
         return "missing_integration"
+    if d.over_quota:
+        return "over_quota"
     if not d.active and not d.automatic:
         return "user_paused"
     return "active"

@@ -12,6 +12,7 @@ from reconciler.model.junit import Case, Suite, junit_xml
 from reconciler.plan.diff import diff_line
 from reconciler.plan.summary import summarize, writes_n8n
 from reconciler.report.table import table
+from reconciler.report.usage import usage_line
 from reconciler.store.db import Store
 
 
@@ -99,6 +100,7 @@ def report_text(rec: dict[str, Any]) -> str:
     ]
     if rec["error"]:
         lines.append(f"  error: {rec['error']}")
+    lines += [f"  {u}" for u in [usage_line(rec)] if u]
     lines += [f"warning: {w}" for w in _warnings(rec)]
     drift = rec["summary"].get("drift") or []
     if drift:
@@ -125,6 +127,7 @@ def report_markdown(rec: dict[str, Any]) -> str:
            f"{rec['writes']} | {rec['summary'].get('duration_s', 0)} s |", ""]
     if rec["error"]:
         out += [f"**Error:** {_md(rec['error'])}", ""]
+    out += [f"**Usage:** {_md(u)}\n" for u in [usage_line(rec)] if u]
     out += [f"> **Warning:** {_md(w)}" for w in _warnings(rec)]
     out += [""] if _warnings(rec) else []
     drift = rec["summary"].get("drift") or []

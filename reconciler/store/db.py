@@ -95,6 +95,18 @@ MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX executions_n8n ON executions (instance_id, n8n_execution_id)
         WHERE n8n_execution_id IS NOT NULL;
     """,
+    # 3: credits: the plans of platform.yaml as last applied, and the append-only ledger
+    # (one debit per execution id, whatever retries, crashes or races happen)
+    """
+    CREATE TABLE accounts (
+        id TEXT PRIMARY KEY, plan TEXT NOT NULL, credits INTEGER NOT NULL,
+        seats INTEGER NOT NULL);
+    CREATE TABLE ledger (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, execution_id TEXT NOT NULL UNIQUE,
+        account TEXT NOT NULL, instance_id TEXT NOT NULL, workflow_id TEXT NOT NULL,
+        period TEXT NOT NULL, credits INTEGER NOT NULL, created_at TEXT NOT NULL);
+    CREATE INDEX ledger_period ON ledger (account, period);
+    """,
 ]
 
 

@@ -13,6 +13,7 @@ from reconciler.model.platform import (
     ProcessRec,
     TemplateRec,
 )
+from reconciler.store import ledger
 from reconciler.store.db import Store, now
 
 
@@ -60,8 +61,10 @@ def snapshot(store: Store) -> PlatformState:
         (r[0], r[1], r[2])
         for r in c.execute("SELECT instance_id, kind, version FROM notices WHERE dismissed=0")
     )
+    period = ledger.current_period()
     return PlatformState(
         version=int(row[0]) if row else 0,
+        period=period, debits=ledger.debits_by_account(store, period),
         processes=processes,
         templates=templates,
         instances=instances,

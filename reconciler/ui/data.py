@@ -20,7 +20,8 @@ from reconciler.store.db import Store
 
 PAGE = 50
 STATE_LABELS = {"active": "active", "user_paused": "paused", "deploy_failed": "deploy failed",
-                "missing_integration": "missing integration", "archived": "archived"}
+                "missing_integration": "missing integration", "archived": "archived",
+                "over_quota": "over quota"}
 RUN_COLUMNS = ("id", "started_at", "finished_at", "trigger", "revision", "outcome", "reads",
                "writes", "summary", "error")
 

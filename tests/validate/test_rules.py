@@ -184,6 +184,9 @@ CASES: dict[str, Mutation] = {
         root / "instances/daily-digest.yaml"),
     "WEBHOOK-PATH-UNIQUE": workflow(TRIAGE_WF, lambda c: c["nodes"][0]["parameters"].update(
         path="lead-enrichment/lead-enrichment-globex/enrich")),
+    # plans: acme's three members on Free's two seats; a plan nobody declared
+    "PLAN-SEATS": text("platform.yaml", "plan: pro  #", "plan: free  #"),
+    "PLAN-KNOWN": text("platform.yaml", "plan: solo}", "plan: gold}"),
     # codika
     "CODIKA-NODES": workflow(MAIN_WF, lambda c: c["nodes"][1].update(
         type="n8n-nodes-codika.codika")),

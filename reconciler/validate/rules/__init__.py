@@ -10,6 +10,7 @@ from reconciler.validate.rules import (
     history,
     isolation,
     llm_output,
+    plans,
     platform,
     refs,
     tenancy,
@@ -26,4 +27,4 @@ from reconciler.validate.rules.registry import (
 
 __all__ = ["LOAD", "REGISTRY", "FixContext", "Layer", "Lint", "Options", "Rule",
            "bare", "calls", "codika", "content", "folder", "graph", "history", "isolation",
-           "llm_output", "platform", "refs", "tenancy"]
+           "llm_output", "plans", "platform", "refs", "tenancy"]
