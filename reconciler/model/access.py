@@ -29,8 +29,11 @@ def may_install(orgs: Sequence[Organization], process: Process, user: str | None
         return user == owner.user if user else org == owner.org
     if vis.level is VisibilityLevel.userList:
         return user in vis.users if user else False
-    # teamList: a member of a listed team (an org instance: its org has such a team)
+    # teamList: a member of a listed team of the owner's organization. Team ids are
+    # slugs local to an org: another tenant's team of the same name grants nothing.
     for o in orgs:
+        if o.id != owner.org:
+            continue
         for team in o.teams:
             if team.id in vis.teams and (user in team.members if user else o.id == org):
                 return True

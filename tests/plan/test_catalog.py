@@ -31,7 +31,8 @@ PLATFORM = {
          "teams": [{"id": "sales", "members": ["bob"]}]},
         {"id": "globex", "name": "Globex", "members": [{"user": "dave", "role": "owner"},
                                                        {"user": "erin"}],
-         "teams": [{"id": "ops", "members": ["erin"]}]},
+         # the same team id as acme's: a listed team means the owner org's team only
+         "teams": [{"id": "sales", "members": ["erin"]}]},
         {"id": "initech", "name": "Initech", "members": [{"user": "frank", "role": "owner"},
                                                          {"user": "grace"}]},
     ],
@@ -40,7 +41,7 @@ PLATFORM = {
 CASES = {
     "t-private": ("inbox-triage", {"level": "private"}),
     "t-users": ("inbox-triage", {"level": "userList", "users": ["carol", "frank"]}),
-    "t-teams": ("inbox-triage", {"level": "teamList", "teams": ["ops"]}),
+    "t-teams": ("inbox-triage", {"level": "teamList", "teams": ["sales"]}),
     "t-org": ("inbox-triage", {"level": "organizational"}),
     "t-public": ("inbox-triage", {"level": "public"}),
     "o-org": ("lead-enrichment", {"level": "organizational"}),
@@ -80,11 +81,11 @@ def test_catalogue_per_visibility_level_for_three_organizations(repo: Path) -> N
     expected = {
         # acme, the owner's organization
         "alice": {"t-private", "t-org", "t-public", "o-org", "o-public"},
-        "bob": {"t-org", "t-public", "o-org", "o-public"},
+        "bob": {"t-teams", "t-org", "t-public", "o-org", "o-public"},
         "carol": {"t-users", "t-org", "t-public", "o-org", "o-public"},
-        # globex: erin is in the listed team, dave is not
+        # globex: erin is in globex's own `sales` team, which grants nothing in acme's
         "dave": {"t-public", "o-public"},
-        "erin": {"t-teams", "t-public", "o-public"},
+        "erin": {"t-public", "o-public"},
         # initech: frank is listed by name
         "frank": {"t-users", "t-public", "o-public"},
         "grace": {"t-public", "o-public"},
@@ -226,7 +227,7 @@ def test_plan_says_who_gains_access_when_publishing(repo: Path) -> None:
     assert saved["t-users"] == "visibility userList: gains access: user:carol, user:frank"
     assert saved["o-public"] == ("visibility public (and anyone declared later): gains "
                                  "access: org:globex, org:initech")
-    assert "ACCESS: t-teams: visibility teamList: gains access: user:erin" in render_plan(
+    assert "ACCESS: t-teams: visibility teamList: gains access: user:bob" in render_plan(
         plan, "text")
     markdown = render_plan(plan, "markdown")
     assert "#### Access (who may install)" in markdown
