@@ -53,7 +53,7 @@ def test_no_server_error(api: Api, n8n_server: ServerInfo) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     key = api.key(OWNER_DEV)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 6  # trigger, 2 executions, skills, catalog, internal errors
+    assert len(operations) == 7  # trigger, 2 executions, skills, catalog, usage, internal errors
     for operation in operations:
         check_operation(operation, api, key)
     assert 200 in STATUSES  # the fuzzing got past auth and validation...
