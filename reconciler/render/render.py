@@ -15,8 +15,8 @@ Where a placeholder stands decides how its value is written:
   An INSTPARM is written as its JSON text, exactly as the reference platform does
   (`JSON.stringify`: a string keeps its quotes, `const x = {{INSTPARM_X_MRAPTSNI}};`
   becomes `const x = "Acme";`); every other scope is a plain string;
-- a bare placeholder as an object key must render to a string (elsewhere the text
-  would not be JSON);
+- a bare placeholder as an object key gives its value as text (the reference
+  platform's key for a string; for other values its text would not be JSON there);
 - text shaped like a placeholder of an unknown scope, inside a string, is left as
   written (only a `should` warns about it); a bare one fails, as it is not JSON.
 
@@ -177,14 +177,10 @@ class _Renderer:
 
     def key(self, key: str, path: Path) -> str:
         if is_bare_marker(key):
-            # Unquoted in key position: the reference platform's text is JSON only
-            # when the value is a string (`{ "Acme": 1 }`); `{ 3: 1 }` is not.
-            value = self.bare(key, path)
-            if not isinstance(value, str):
-                self.fail(path, key[len(BARE_MARK):], "stands unquoted as an object key "
-                          "but its value is not a string")
-                return key
-            return value
+            # Unquoted in key position: a string value gives the reference platform's
+            # key (`{ "Acme": 1 }`); any other value, whose text is no JSON there
+            # (`{ 3: 1 }`), gives its JSON text as the key rather than a failed deploy.
+            return as_text(self.bare(key, path))
         return self.within(key, path)
 
     def bare(self, marker: str, path: Path) -> Any:
