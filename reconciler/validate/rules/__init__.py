@@ -4,6 +4,7 @@ from reconciler.validate.rules import (
     calls,
     codika,
     content,
+    egress,
     folder,
     graph,
     history,
@@ -23,5 +24,5 @@ from reconciler.validate.rules.registry import (
 )
 
 __all__ = ["LOAD", "REGISTRY", "FixContext", "Layer", "Lint", "Options", "Rule",
-           "calls", "codika", "content", "folder", "graph", "history", "isolation",
+           "calls", "codika", "content", "egress", "folder", "graph", "history", "isolation",
            "platform", "refs", "tenancy"]

@@ -1,0 +1,127 @@
+"""A hostile tenant's ways out of its installation, each refused by a `must` rule.
+
+Every spelling of n8n's own host, of an internal address and of another
+installation's webhook route is tried, next to outside addresses that must pass.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.load.source import FolderSource
+from reconciler.validate.engine import lint_source, select_rules
+from reconciler.validate.rules import Options
+from tests.validate.conftest import LEAD, node, workflow
+
+MAIN_WF = f"{LEAD}/workflows/main.json"
+OWN = "{{PROCDATA_PROCESS_ID_ATADCORP}}/{{USERDATA_PROCESS_INSTANCE_UID_ATADRESU}}"
+
+
+def _must(root: Path) -> list[tuple[str, str | None, str]]:
+    result = lint_source(FolderSource(root), select_rules(), Options())
+    return [(p.rule, p.field, p.message) for p in result.problems if p.severity == "must"]
+
+
+def _with(root: Path, extra: dict[str, Any]) -> list[tuple[str, str | None, str]]:
+    workflow(MAIN_WF, lambda c: c["nodes"].append(extra))(root)
+    return _must(root)
+
+
+def _http(url: str) -> dict[str, Any]:
+    return node("Peek", "n8n-nodes-base.httpRequest", retryOnFail=True,
+                parameters={"url": url, "options": {}})
+
+
+REFUSED = [
+    "http://localhost:5678/webhook/inbox-triage/inbox-triage-erin/triage",
+    "http://127.0.0.1:5678/api/v1/workflows",
+    "http://[::1]:5678/rest/workflows",
+    "http://[::ffff:127.0.0.1]:5678/rest/login",
+    "http://127.1:5678/x", "http://2130706433/x", "http://0x7f000001/x",
+    "http://0177.0.0.1/x", "http://0.0.0.0:5678/x", "http://169.254.169.254/latest/",
+    "http://10.0.0.7/x", "http://192.168.1.1/x", "http://n8n.internal/x",
+    "http://metadata.google.internal/x", "http://api.localhost/x", "http://LOCALHOST./x",
+    "http://%6c%6fcalhost:5678/x", "http://127\u30020\u30020\u30021/x",
+    "http://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54/x",
+    "http://good.example.com@127.0.0.1/x", "file:///home/node/.n8n/config",
+    "localhost:5678/webhook/x",
+    # another installation's webhook on n8n's public address
+    "https://n8n.example.com/webhook/inbox-triage/inbox-triage-erin/triage",
+    "https://n8n.example.com/webhook-test/daily-digest/x/y", "https://n8n.example.com/form/daily-digest/a",
+    "https://n8n.example.com//WEBHOOK/%69nbox-triage/x",
+    f"https://n8n.example.com/webhook/{OWN.split('/')[0]}/lead-enrichment-globex/enrich",
+    # a host known only at run time
+    "={{ $json.url }}", "={{ 'http://local' + 'host:5678' }}/x",
+    "=http://{{ $json.host }}/x", "={{ORGSECRET_CRM_URL_TERCESORG}}/x",
+]
+ALLOWED = [
+    "https://api.example.com/v1/leads", "=https://api.example.com/v1/{{ $json.id }}",
+    "https://8.8.8.8/x", f"https://n8n.example.com/webhook/{OWN}/enrich",
+    "https://api.example.com/api/v1/webhook/x",
+]
+
+
+@pytest.mark.parametrize("url", REFUSED)
+def test_a_request_to_n8n_its_host_or_another_installation_is_refused(
+        repo: Path, url: str) -> None:
+    found = _with(repo, _http(url))
+    assert [(r, f) for r, f, _ in found] == [("EGRESS-URL", "/nodes/4/parameters/url")], found
+
+
+@pytest.mark.parametrize("url", ALLOWED)
+def test_a_request_to_an_outside_service_passes(repo: Path, url: str) -> None:
+    assert _with(repo, _http(url)) == []
+
+
+def test_a_code_node_naming_the_n8n_host_is_refused(repo: Path) -> None:
+    code = node("Peek", "n8n-nodes-base.code", parameters={"jsCode": (
+        "return this.helpers.httpRequest({url: 'http://127.0.0.1:5678/webhook/"
+        "inbox-triage/inbox-triage-erin/triage'});")})
+    assert [(r, f) for r, f, _ in _with(repo, code)] == [
+        ("EGRESS-URL", "/nodes/4/parameters/jsCode")]
+
+
+def test_an_instance_parameter_is_checked_with_every_installation_s_value(repo: Path) -> None:
+    (repo / f"{LEAD}/use-case.yaml").write_text(
+        (repo / f"{LEAD}/use-case.yaml").read_text(encoding="utf-8").replace(
+            "\nparameters:\n", "\nparameters:\n  CRM_URL: {type: string, default: "
+            "'https://crm.example.com'}\n", 1), encoding="utf-8")
+    url = "={{INSTPARM_CRM_URL_MRAPTSNI}}/leads"
+    assert _with(repo, _http(url)) == []
+    instance = repo / "instances/lead-enrichment-globex.yaml"
+    instance.write_text(instance.read_text(encoding="utf-8").replace(
+        "MIN_SCORE: 65", "MIN_SCORE: 65\n  CRM_URL: http://127.0.0.1:5678"), encoding="utf-8")
+    assert [r for r, _, _ in _must(repo)] == ["EGRESS-URL"]
+
+
+@pytest.mark.parametrize("kind", ["n8n-nodes-base.executeCommand", "n8n-nodes-base.readWriteFile",
+                                  "n8n-nodes-base.n8n", "n8n-nodes-base.localFileTrigger",
+                                  "n8n-nodes-base.git"])
+def test_nodes_acting_on_the_shared_host_are_refused(repo: Path, kind: str) -> None:
+    found = _with(repo, node("Host", kind))
+    assert ("EGRESS-HOST-NODES", "/nodes/4") in [(r, f) for r, f, _ in found], found
+
+
+@pytest.mark.parametrize("params", [
+    {"source": "parameter", "workflowJson": "{\"nodes\": []}"},
+    {"source": "database", "workflowId": {"__rl": True, "mode": "id", "value": "a1b2c3"}},
+    {"source": "database", "workflowId": "={{ $json.target }}"},
+    {"source": "url", "workflowUrl": "https://example.com/wf.json"},
+])
+def test_the_agent_s_workflow_tool_calls_only_through_subwkfl(
+        repo: Path, params: dict[str, Any]) -> None:
+    tool = node("Tool", "@n8n/n8n-nodes-langchain.toolWorkflow", parameters=params)
+    found = _with(repo, tool)
+    assert "PLATFORM-SUBWKFL-CALL" in [r for r, _, _ in found], found
+
+
+@pytest.mark.parametrize("slug", ["../../inbox-triage/inbox-triage-erin/enrich", "./enrich",
+                                  "x/../enrich", "enrich/.."])
+def test_a_webhook_path_with_dot_segments_is_refused(repo: Path, slug: str) -> None:
+    def change(content: dict[str, Any]) -> None:
+        content["nodes"][0]["parameters"]["path"] = f"{OWN}/{slug}"
+    workflow(MAIN_WF, change)(repo)
+    assert "PLATFORM-WEBHOOK-PATH" in [r for r, _, _ in _must(repo)]
