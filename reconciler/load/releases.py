@@ -52,7 +52,9 @@ def read_releases(repo: pygit2.Repository) -> Releases:
     tagged commit does not keep it from being published.
     """
     out = Releases()
-    for tag, commit in sorted(git.tags(repo).items()):
+    found = git.tags(repo)
+    out.problems += _not_on_commits(repo, found)
+    for tag, commit in sorted(found.items()):
         match = TAG_RE.match(tag)
         if match is None:
             continue
@@ -77,6 +79,17 @@ def read_releases(repo: pygit2.Repository) -> Releases:
             out.publications.add((slug, version))
             out.contents[(slug, version)] = uc
     return out
+
+
+def _not_on_commits(repo: pygit2.Repository, found: dict[str, str]) -> list[Problem]:
+    """Release tags on a tree or a blob: they publish nothing, and hold their use case
+    (ignoring them would let a moved tag silently take a publication away)."""
+    names = sorted(r.removeprefix("refs/tags/") for r in repo.references
+                   if r.startswith("refs/tags/"))
+    return [Problem(f"use-cases/{m['slug']}/version.json", f"tag {tag} points at a tree "
+                    "or a blob, not a commit: nothing is published", field="version",
+                    rule="TAG-LOAD", hint="point the tag at a commit, or delete it")
+            for tag in names if tag not in found and (m := TAG_RE.match(tag))]
 
 
 @dataclass(frozen=True)
