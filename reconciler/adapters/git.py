@@ -114,9 +114,10 @@ class TreeReader:
             elif item.filemode == _SYMLINK:
                 yield Entry(path, "symlink", 0), item.id
             else:
-                blob = self._repo[item.id]
-                assert isinstance(blob, pygit2.Blob)
-                yield Entry(path, "file", blob.size), item.id
+                # The size from the object's header: looking the blob up would inflate
+                # it, and a few MB pushed can inflate to GBs (a zip bomb in a commit).
+                _, size = self._repo.odb.read_header(item.id)
+                yield Entry(path, "file", size), item.id
 
     def entries(self) -> list[Entry]:
         return [entry for entry, _ in self._entries.values()]
