@@ -21,6 +21,10 @@ MAX_FILE_BYTES = 1024 * 1024
 # deeper than 5): reported as entries of their own, never walked.
 MAX_TREE_DEPTH = 32
 TOO_DEEP = f"folder nested more than {MAX_TREE_DEPTH} levels deep"
+# More entries than any repository of automations holds: a commit of a million empty
+# files is a few hundred KB, and would cost seconds and GBs on every read. Refused
+# whole (a walk cut short would look like use cases removed).
+MAX_TREE_ENTRIES = 50_000
 _SYMLINK = pygit2.enums.FileMode.LINK
 _TREE = pygit2.enums.FileMode.TREE
 _COMMIT = pygit2.enums.FileMode.COMMIT
@@ -110,8 +114,13 @@ class TreeReader:
         # A loop, not recursion, and a depth limit: a commit of folders nested
         # thousands deep is a few KB, and would otherwise end in a RecursionError.
         stack: list[tuple[pygit2.Tree, str, int]] = [(tree, prefix, 0)]
+        seen = 0
         while stack:
             current, base, depth = stack.pop()
+            seen += len(current)
+            if seen > MAX_TREE_ENTRIES:
+                raise GitError(f"commit {self.commit_id[:12]} holds more than "
+                               f"{MAX_TREE_ENTRIES} files and folders; nothing of it is read")
             for item in current:
                 path = f"{base}{item.name}"
                 if item.filemode == _TREE and depth + 1 >= MAX_TREE_DEPTH:

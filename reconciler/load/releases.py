@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pygit2
 
 from reconciler.adapters import git
-from reconciler.errors import Problem
+from reconciler.errors import GitError, Problem
 from reconciler.load.repository import load_all
 from reconciler.load.source import GitSource
 from reconciler.model.repository import UseCase
@@ -60,8 +60,13 @@ def read_releases(repo: pygit2.Repository) -> Releases:
             continue
         out.tags[tag] = commit
         slug, version = match["slug"], match["version"]
-        loaded = _load_at(repo, commit)
         file = f"use-cases/{slug}/version.json"
+        try:
+            loaded = _load_at(repo, commit)
+        except GitError as exc:  # this tag's commit cannot be read: it holds only its use case
+            out.problems.append(Problem(file, f"tag {tag}: {exc}", field="version",
+                                        rule="TAG-LOAD"))
+            continue
         uc = loaded.use_cases.get(slug)
         if slug in loaded.broken or loaded.platform_problems:
             why = "; ".join(str(p) for p in loaded.problems_of(slug)[:3])

@@ -44,3 +44,41 @@ def test_a_compressed_giant_blob_is_refused_without_inflating_it(tmp_path: Path)
     assert int(peak) < 150, f"loading the commit took {peak} MB"
     assert any(p.startswith("use-cases/echo/skills/echo/zeros.bin") and str(BIG) in p
                for p in problems), problems
+
+
+def _wide(repo: pygit2.Repository, parent: str, count: int) -> str:
+    """`parent` plus a folder `docs/` of `count` empty files (a few hundred KB)."""
+    empty = repo.create_blob(b"")
+    builder = repo.TreeBuilder()
+    for i in range(count):
+        builder.insert(f"f{i}", empty, pygit2.enums.FileMode.BLOB)
+    base = repo.get(parent)
+    assert isinstance(base, pygit2.Commit)
+    top = repo.TreeBuilder(base.tree)
+    top.insert("docs", builder.write(), pygit2.enums.FileMode.TREE)
+    sig = pygit2.Signature("t", "t@example.com")
+    return str(repo.create_commit(None, sig, sig, "wide", top.write(), [base.id]))
+
+
+def test_a_commit_of_too_many_files_is_refused_whole_and_fast(tmp_path: Path) -> None:
+    from reconciler.adapters.git import MAX_TREE_ENTRIES
+    from reconciler.errors import GitError
+    from reconciler.load.releases import read_releases
+    from reconciler.load.source import GitSource
+
+    repo = pygit2.init_repository(str(tmp_path / "wide.git"), bare=True, initial_head="main")
+    good = commit(repo, folder_files(good_files(tmp_path)), message="good")
+    wide = _wide(repo, good, MAX_TREE_ENTRIES + 1)
+    try:
+        GitSource(repo, wide)
+    except GitError as exc:
+        assert f"more than {MAX_TREE_ENTRIES} files" in str(exc)
+    else:
+        raise AssertionError("a commit of too many files was read")
+    # A release tag on such a commit holds its use case only; the others publish.
+    repo.references.create("refs/tags/echo@1.0.0", pygit2.Oid(hex=wide))
+    repo.references.create("refs/tags/daily-digest@1.0.0", pygit2.Oid(hex=good))
+    releases = read_releases(repo)
+    assert [(p.file, p.rule) for p in releases.problems] == [
+        ("use-cases/echo/version.json", "TAG-LOAD")]
+    assert releases.publications == {("daily-digest", "1.0.0")}
