@@ -154,3 +154,12 @@ def test_an_organization_s_own_credential_on_a_request_node_passes(repo: Path) -
     own = node("Post", "n8n-nodes-base.httpRequest", retryOnFail=True, credentials=ORG_KEY,
                parameters={"url": "https://slack.com/api/chat.postMessage"})
     assert _with(repo, own) == []
+
+
+@pytest.mark.parametrize("kind, key", [("n8n-nodes-base.graphql", "endpoint"),
+                                       ("@n8n/n8n-nodes-langchain.mcpClientTool",
+                                        "endpointUrl")])
+def test_other_request_nodes_need_a_host_known_before_they_run(
+        repo: Path, kind: str, key: str) -> None:
+    found = _with(repo, node("Ask", kind, parameters={key: "={{ $json.where }}"}))
+    assert [(r, f) for r, f, _ in found] == [("EGRESS-URL", f"/nodes/4/parameters/{key}")]

@@ -37,9 +37,10 @@ HOST_NODES = {
     "n8n-nodes-base.n8n": "drives n8n's own API (every tenant's workflows)",
     "n8n-nodes-base.ssh": "opens shells (keys and files are the host's)",
 }
-# Nodes whose `url` parameter is where the request goes.
-URL_NODES = {n8n.HTTP_REQUEST, "@n8n/n8n-nodes-langchain.toolHttpRequest",
-             "n8n-nodes-base.httpRequestTool"}
+# Generic request nodes: the parameter that says where the request goes.
+URL_NODES = {n8n.HTTP_REQUEST: "url", "@n8n/n8n-nodes-langchain.toolHttpRequest": "url",
+             "n8n-nodes-base.httpRequestTool": "url", "n8n-nodes-base.graphql": "endpoint",
+             "@n8n/n8n-nodes-langchain.mcpClientTool": "endpointUrl"}
 # Paths on which n8n serves installations: a literal one names another installation.
 N8N_ROUTES = ("webhook", "webhook-test", "webhook-waiting", "form", "form-test",
               "form-waiting", "mcp", "mcp-test")
@@ -143,8 +144,9 @@ def _node_problems(lint: Lint, uc: UseCase, wf: WorkflowFile,
     for path, text in n8n.strings(node.params, (*node.path, "parameters")):
         for params in _installations(lint, uc):
             rendered = _rendered(text, params)
-            key = path[-1] if path else ""
-            why = _target_problem(rendered) if node.type in URL_NODES and key == "url" else None
+            key = path[-1] if len(path) == 4 else ""  # a top-level parameter
+            target = URL_NODES.get(node.type) == key or key == "sseEndpoint"
+            why = _target_problem(rendered) if target else None
             found = [m[0] for m in _URL.finditer(rendered)]
             why = why or next((w for u in found if (w := url_problem(u, slugs))), None)
             if why is not None:
