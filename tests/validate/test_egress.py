@@ -163,3 +163,18 @@ def test_other_request_nodes_need_a_host_known_before_they_run(
         repo: Path, kind: str, key: str) -> None:
     found = _with(repo, node("Ask", kind, parameters={key: "={{ $json.where }}"}))
     assert [(r, f) for r, f, _ in found] == [("EGRESS-URL", f"/nodes/4/parameters/{key}")]
+
+
+@pytest.mark.parametrize("url, refused", [
+    ("https://api.openai.com/v1/chat/completions", False),
+    ("https://api.openai.com@collector.example.com/v1", True),
+    ("https://api.openai.com.collector.example.com/v1", True),
+    ("=https://{{ $json.host }}/v1", True),
+    ("https://api.anthropic.com/v1/messages", True),  # not the OpenAI key's service
+])
+def test_a_request_node_takes_the_platform_s_key_only_to_its_own_service(
+        repo: Path, url: str, refused: bool) -> None:
+    call = node("Ask", "n8n-nodes-base.httpRequest", retryOnFail=True,
+                credentials=PLATFORM_KEY, parameters={"url": url})
+    rules = [r for r, _, _ in _with(repo, call)]
+    assert ("EGRESS-PLATFORM-CREDENTIAL" in rules) is refused, rules

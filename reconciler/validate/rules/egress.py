@@ -198,10 +198,27 @@ _REDIRECTS = {"url", "baseurl", "base_url", "endpoint", "endpointurl", "host", "
 _PLATFORM_SCOPES = ("SYSCREDS", "FLEXCRED")
 
 
-def _platform_credential(node: n8n.Node) -> bool:
+# Where a generic request node may take a platform credential: its service's own API.
+SERVICE_HOSTS = {
+    "ANTHROPIC": {"api.anthropic.com"}, "OPENAI": {"api.openai.com"},
+    "MISTRAL": {"api.mistral.ai"}, "GEMINI": {"generativelanguage.googleapis.com"},
+}
+
+
+def _platform_integrations(node: n8n.Node) -> set[str]:
+    """The integrations of the platform-scope credentials a node carries."""
     creds = node.data.get("credentials")
-    return any(ph.scope in _PLATFORM_SCOPES for ref in (creds.values() if isinstance(creds, dict)
-                                                  else ()) for ph in find_placeholders(str(ref)))
+    refs = creds.values() if isinstance(creds, dict) else ()
+    return {(ph.credential_part or ("", ""))[0] for ref in refs
+            for ph in find_placeholders(str(ref)) if ph.scope in _PLATFORM_SCOPES}
+
+
+def _to_own_service(node: n8n.Node, integrations: set[str]) -> bool:
+    """A request node's url is written out and on its credential's own service."""
+    url = node.params.get(URL_NODES.get(node.type, "url"))
+    match = re.match(r"https://([^/?#@:]+)(?:[/?#]|$)", url) if isinstance(url, str) else None
+    return match is not None and all(
+        match[1].lower() in SERVICE_HOSTS.get(i, set()) for i in integrations)
 
 
 @rule("EGRESS-PLATFORM-CREDENTIAL", Layer.platform, "must",
@@ -210,15 +227,21 @@ def platform_credential(lint: Lint) -> Iterator[Finding]:
     """A SYSCREDS credential is the platform's own key (every tenant's installations
     use it), and so is a FLEXCRED one for an organization without its own. On a
     generic HTTP Request node, or on a node whose base URL or endpoint is overridden,
-    n8n would send it wherever the template says: to a tenant's own server. Such
-    nodes take the installation's own credentials (ORGCRED, INSTCRED, USERCRED)."""
+    n8n would send it wherever the template says: to a tenant's own server. A
+    request node may carry one only to its service's own API, written out
+    (`https://api.anthropic.com/...`, `api.openai.com`, `api.mistral.ai`,
+    `generativelanguage.googleapis.com`); other nodes take the installation's own
+    credentials (ORGCRED, INSTCRED, USERCRED)."""
     for _, wf in lint.workflows():
         for node in n8n.nodes(wf):
-            if not _platform_credential(node):
+            integrations = _platform_integrations(node)
+            if not integrations:
                 continue
+            generic = node.type in URL_NODES and not _to_own_service(node, integrations)
             moved = [p for p, text in n8n.strings(node.params, (*node.path, "parameters"))
-                     if str(p[-1]).lower() in _REDIRECTS and text.strip()]
-            if node.type in URL_NODES or moved:
+                     if str(p[-1]).lower() in _REDIRECTS and text.strip()
+                     and node.type not in URL_NODES]
+            if generic or moved:
                 where = moved[0] if moved and node.type not in URL_NODES else (
                     *node.path, "credentials")
                 yield Finding(wf.path, f"node {node.name!r} would send the platform's "
