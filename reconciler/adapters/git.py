@@ -17,6 +17,14 @@ import pygit2
 from reconciler.errors import GitError
 
 MAX_FILE_BYTES = 1024 * 1024
+# Folders deeper than this are not read (nothing the repository format uses is
+# deeper than 5): reported as entries of their own, never walked.
+MAX_TREE_DEPTH = 32
+TOO_DEEP = f"folder nested more than {MAX_TREE_DEPTH} levels deep"
+# More entries than any repository of automations holds: a commit of a million empty
+# files is a few hundred KB, and would cost seconds and GBs on every read. Refused
+# whole (a walk cut short would look like use cases removed).
+MAX_TREE_ENTRIES = 50_000
 _SYMLINK = pygit2.enums.FileMode.LINK
 _TREE = pygit2.enums.FileMode.TREE
 _COMMIT = pygit2.enums.FileMode.COMMIT
@@ -103,23 +111,36 @@ class TreeReader:
             self._entries[entry.path] = (entry, oid)
 
     def _walk(self, tree: pygit2.Tree, prefix: str) -> Iterator[tuple[Entry, pygit2.Oid]]:
-        for item in tree:
-            path = f"{prefix}{item.name}"
-            if item.filemode == _TREE:
-                subtree = self._repo[item.id]
-                assert isinstance(subtree, pygit2.Tree)
-                yield from self._walk(subtree, path + "/")
-            elif item.filemode == _COMMIT:
-                yield Entry(path, "submodule", 0), item.id
-            elif item.filemode == _SYMLINK:
-                yield Entry(path, "symlink", 0), item.id
-            else:
-                blob = self._repo[item.id]
-                assert isinstance(blob, pygit2.Blob)
-                yield Entry(path, "file", blob.size), item.id
+        # A loop, not recursion, and a depth limit: a commit of folders nested
+        # thousands deep is a few KB, and would otherwise end in a RecursionError.
+        stack: list[tuple[pygit2.Tree, str, int]] = [(tree, prefix, 0)]
+        seen = 0
+        while stack:
+            current, base, depth = stack.pop()
+            seen += len(current)
+            if seen > MAX_TREE_ENTRIES:
+                raise GitError(f"commit {self.commit_id[:12]} holds more than "
+                               f"{MAX_TREE_ENTRIES} files and folders; nothing of it is read")
+            for item in current:
+                path = f"{base}{item.name}"
+                if item.filemode == _TREE and depth + 1 >= MAX_TREE_DEPTH:
+                    yield Entry(path, TOO_DEEP, 0), item.id
+                elif item.filemode == _TREE:
+                    subtree = self._repo[item.id]
+                    assert isinstance(subtree, pygit2.Tree)
+                    stack.append((subtree, path + "/", depth + 1))
+                elif item.filemode == _COMMIT:
+                    yield Entry(path, "submodule", 0), item.id
+                elif item.filemode == _SYMLINK:
+                    yield Entry(path, "symlink", 0), item.id
+                else:
+                    # The size from the object's header: looking the blob up would
+                    # inflate it, and a few MB pushed can inflate to GBs.
+                    _, size = self._repo.odb.read_header(item.id)
+                    yield Entry(path, "file", size), item.id
 
     def entries(self) -> list[Entry]:
-        return [entry for entry, _ in self._entries.values()]
+        return sorted((entry for entry, _ in self._entries.values()), key=lambda e: e.path)
 
     def read(self, path: str) -> bytes:
         entry, oid = self._entries[path]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pygit2
 
 from reconciler.adapters import git
-from reconciler.errors import Problem
+from reconciler.errors import GitError, Problem
 from reconciler.load.repository import load_all
 from reconciler.load.source import GitSource
 from reconciler.model.repository import UseCase
@@ -52,14 +52,21 @@ def read_releases(repo: pygit2.Repository) -> Releases:
     tagged commit does not keep it from being published.
     """
     out = Releases()
-    for tag, commit in sorted(git.tags(repo).items()):
+    found = git.tags(repo)
+    out.problems += _not_on_commits(repo, found)
+    for tag, commit in sorted(found.items()):
         match = TAG_RE.match(tag)
         if match is None:
             continue
         out.tags[tag] = commit
         slug, version = match["slug"], match["version"]
-        loaded = _load_at(repo, commit)
         file = f"use-cases/{slug}/version.json"
+        try:
+            loaded = _load_at(repo, commit)
+        except GitError as exc:  # this tag's commit cannot be read: it holds only its use case
+            out.problems.append(Problem(file, f"tag {tag}: {exc}", field="version",
+                                        rule="TAG-LOAD"))
+            continue
         uc = loaded.use_cases.get(slug)
         if slug in loaded.broken or loaded.platform_problems:
             why = "; ".join(str(p) for p in loaded.problems_of(slug)[:3])
@@ -77,6 +84,17 @@ def read_releases(repo: pygit2.Repository) -> Releases:
             out.publications.add((slug, version))
             out.contents[(slug, version)] = uc
     return out
+
+
+def _not_on_commits(repo: pygit2.Repository, found: dict[str, str]) -> list[Problem]:
+    """Release tags on a tree or a blob: they publish nothing, and hold their use case
+    (ignoring them would let a moved tag silently take a publication away)."""
+    names = sorted(r.removeprefix("refs/tags/") for r in repo.references
+                   if r.startswith("refs/tags/"))
+    return [Problem(f"use-cases/{m['slug']}/version.json", f"tag {tag} points at a tree "
+                    "or a blob, not a commit: nothing is published", field="version",
+                    rule="TAG-LOAD", hint="point the tag at a commit, or delete it")
+            for tag in names if tag not in found and (m := TAG_RE.match(tag))]
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,11 @@ class FolderSource:
         for folder, dirs, files in os.walk(self.root, followlinks=False):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             base = Path(folder)
+            if len(base.relative_to(self.root).parts) + 1 >= git.MAX_TREE_DEPTH:
+                # os.walk recurses: folders thousands deep would end in RecursionError
+                found += [Entry((base / d).relative_to(self.root).as_posix(), git.TOO_DEEP, 0)
+                          for d in dirs]
+                dirs[:] = []
             for name in sorted(files):
                 full = base / name
                 rel = full.relative_to(self.root).as_posix()

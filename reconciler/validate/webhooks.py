@@ -26,9 +26,12 @@ PATH_NODES = frozenset({
     "@n8n/n8n-nodes-langchain.mcpTrigger",
 })
 _SEGMENT = re.compile(r"^:?[A-Za-z0-9._~-]+$")
+# A segment of the slug: never "." or "..", which a client or proxy resolves into
+# another installation's space (`<uc>/<inst>/../../<other uc>/<other inst>/x`).
+_SLUG_SEGMENT = r"(?!\.\.?(?:/|$)):?[A-Za-z0-9._~-]+"
 NAMESPACED = re.compile(
     "^" + re.escape(PROCESS_ID) + "/" + re.escape(INSTANCE_UID)
-    + r"/(?P<rest>:?[A-Za-z0-9._~-]+(?:/:?[A-Za-z0-9._~-]+)*)$")
+    + f"/(?P<rest>{_SLUG_SEGMENT}(?:/{_SLUG_SEGMENT})*)$")
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,8 @@ def namespace_problem(path: Any) -> str | None:
         return f"path {path!r} is an expression: its value is known only at run time"
     if NAMESPACED.match(path.strip()) is None:
         return (f"path {path!r} is not '{PROCESS_ID}/{INSTANCE_UID}/<slug>' "
-                "(a slug of letters, digits, '.', '_', '~', '-', ':param' segments)")
+                "(a slug of letters, digits, '.', '_', '~', '-', ':param' segments, "
+                "no '.' or '..' segment)")
     return None
 
 

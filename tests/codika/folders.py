@@ -72,9 +72,15 @@ def _webhook(slug: str) -> dict[str, Any]:
                      "name": "{{ORGSECRET_WEBHOOK_AUTH_CRED_NAME_TERCESORG}}"}})
 
 
+# The platform's keys (FLEXCRED, SYSCREDS) go only to their own service (EGRESS-PLATFORM-
+# CREDENTIAL); the others may go anywhere outside.
+_API = {"ANTHROPIC": "https://api.anthropic.com/v1/messages",
+        "OPENAI": "https://api.openai.com/v1/chat/completions"}
+
+
 def _llm(scope: str, integration: str, suffix: str, x: int) -> dict[str, Any]:
-    return _node(f"Call {scope}", "n8n-nodes-base.httpRequest",
-                 {"url": "https://api.example.com", "method": "POST"}, x,
+    url = _API.get(integration, "https://api.example.com")
+    return _node(f"Call {scope}", "n8n-nodes-base.httpRequest", {"url": url, "method": "POST"}, x,
                  retryOnFail=True, maxTries=3, waitBetweenTries=1000,
                  credentials={"httpHeaderAuth": {
                      "id": f"{{{{{scope}_{integration}_ID_{suffix}}}}}",

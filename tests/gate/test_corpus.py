@@ -66,7 +66,10 @@ def _prepare(gate: Gate, case: GateCase) -> tuple[str, int | None, list[str], li
     _substitute(folder, _live_ids(gate))
     branch = f"case-{case.name}"
     branches, tags = [branch], []
-    if case.tag_only:
+    if case.tag_blob:  # a release tag on a blob, the branch itself good
+        gate.branch(branch, folder)
+        gate.tag(str(case.tag), str(gate.repo.create_blob(b"not a commit\n")))
+    elif case.tag_only:
         side = gate.branch(f"{branch}-tagged", folder)
         branches.append(f"{branch}-tagged")
         gate.branch(branch, gate.checkout())  # the branch itself stays good

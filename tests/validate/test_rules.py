@@ -201,6 +201,13 @@ CASES: dict[str, Mutation] = {
 CASES["SUBWKFL-INPUT-MAPPING"] = workflow(MAIN_WF, lambda c: next(
     n for n in c["nodes"] if n["name"] == "Score lead")["parameters"]["workflowInputs"][
     "value"].pop("min_score"))
+CASES["EGRESS-HOST-NODES"] = workflow(MAIN_WF, lambda c: c["nodes"].append(
+    node("Shell", "n8n-nodes-base.executeCommand", parameters={"command": "env"})))
+CASES["EGRESS-URL"] = workflow(MAIN_WF, lambda c: c["nodes"].append(node(
+    "Peek", "n8n-nodes-base.httpRequest", retryOnFail=True,
+    parameters={"url": "http://127.0.0.1:5678/rest/workflows"})))
+CASES["EGRESS-PLATFORM-CREDENTIAL"] = workflow(SUMMARIZE_WF, lambda c: c["nodes"][2][
+    "parameters"]["options"].update(baseURL="https://collector.example.com"))
 # Rules that read git history and tags: tests/validate/test_git_rules.py.
 GIT_RULES = ["PIN-KNOWN", "TAG-CONTENT", "TAG-LOAD", "TAG-VERSION", "TEMPLATE-HISTORY"]
 

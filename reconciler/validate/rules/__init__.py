@@ -5,6 +5,7 @@ from reconciler.validate.rules import (
     calls,
     codika,
     content,
+    egress,
     folder,
     graph,
     history,
@@ -26,5 +27,5 @@ from reconciler.validate.rules.registry import (
 )
 
 __all__ = ["LOAD", "REGISTRY", "FixContext", "Layer", "Lint", "Options", "Rule",
-           "bare", "calls", "codika", "content", "folder", "graph", "history", "isolation",
-           "llm_output", "plans", "platform", "refs", "tenancy"]
+           "bare", "calls", "codika", "content", "egress", "folder", "graph", "history",
+           "isolation", "llm_output", "plans", "platform", "refs", "tenancy"]

@@ -13,6 +13,8 @@ SCHEDULE = "n8n-nodes-base.scheduleTrigger"
 CRON_NODE = "n8n-nodes-base.cron"
 EXEC_TRIGGER = "n8n-nodes-base.executeWorkflowTrigger"
 EXEC = "n8n-nodes-base.executeWorkflow"
+# Every node that starts another workflow by id, URL, file or inline JSON.
+WORKFLOW_CALLERS = frozenset({EXEC, "@n8n/n8n-nodes-langchain.toolWorkflow"})
 RESPOND = "n8n-nodes-base.respondToWebhook"
 MERGE = "n8n-nodes-base.merge"
 STICKY = "n8n-nodes-base.stickyNote"

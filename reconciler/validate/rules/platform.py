@@ -217,8 +217,12 @@ def subwkfl_call(lint: Lint) -> Iterator[Finding]:
     """Each installation has its own copy of every sub-workflow, with an id known
     only at deploy time, so an Execute Workflow node reads its sub-workflow from
     the database by `workflowId` = `{{SUBWKFL_<workflow id>_LFKWBUS}}` (the id of
-    a workflow of the same use case), never a fixed id, URL, file or parameter."""
-    for wf, node in _exec_nodes(lint):
+    a workflow of the same use case), never a fixed id, URL, file or parameter. The
+    same holds for the AI agent's Call n8n Workflow tool, which runs workflows alike
+    (with `source: parameter` it would run any workflow JSON, past every rule)."""
+    calls = ((wf, node) for _, wf in lint.workflows() for node in n8n.nodes(wf)
+             if node.type in n8n.WORKFLOW_CALLERS)
+    for wf, node in calls:
         source = node.params.get("source", "database")
         value = node.params.get("workflowId")
         if isinstance(value, dict):
