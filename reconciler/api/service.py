@@ -72,7 +72,7 @@ class Service:
         self.n8n_url = context.n8n_url.rstrip("/")
         self.client = N8nClient(self.n8n_url, context.n8n_api_key, max_retries=2)
         self.hash_key = context.hash_key or hash_key_from(
-            Path(self.store.path).resolve().parent, os.environ)
+            self.store.local_dir, os.environ)
         self.lock = threading.RLock()
         self.records = Records(self.store, self.lock)
         self.tracker = Tracker(self.records, self.client, context.prices or load_prices())

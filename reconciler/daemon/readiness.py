@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 
 from reconciler.daemon.loop import Health
+from reconciler.errors import StateError
+from reconciler.store import pg
 
 N8N_TIMEOUT = 2.0
 STATE_TIMEOUT = 2.0
@@ -36,6 +38,13 @@ def report(health: Health, state: Path, n8n_url: str, api_key: str,
 
 def state_ok(path: Path) -> Check:
     """Writable: a write transaction begins (and is rolled back at once)."""
+    url = pg.postgres_url(path)
+    if url is not None:
+        try:
+            pg.probe(url, STATE_TIMEOUT)
+        except StateError as exc:
+            return False, str(exc)
+        return True, f"{pg.redacted(url)} writable"
     if not path.is_file():
         return False, f"{path}: no state file"
     try:
