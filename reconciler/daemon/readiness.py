@@ -31,7 +31,7 @@ def report(health: Health, state: Path, n8n_url: str, api_key: str,
     ready = all(ok for ok, _ in checks.values())
     body = {"ready": ready,
             "checks": {k: {"ok": ok, "detail": detail} for k, (ok, detail) in checks.items()},
-            "conditions": {"revision": revision(health),
+            "conditions": {"role": health.role, "revision": revision(health),
                            "reconcile": reconcile(health, failing_grace)}}
     return ready, body
 
@@ -61,6 +61,8 @@ def state_ok(path: Path) -> Check:
 
 
 def git_ok(health: Health) -> Check:
+    if health.role == "follower":
+        return True, "a follower: the leader fetches and reconciles"
     if health.fetch_error is not None:
         return False, health.fetch_error
     if health.fetched_at is None:

@@ -99,6 +99,12 @@ MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX executions_n8n ON executions (instance_id, n8n_execution_id)
         WHERE n8n_execution_id IS NOT NULL;
     """,
+    # 3: highly available daemons: the leader lease and its fencing token (store/lease.py)
+    """
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY, holder TEXT NOT NULL, token INTEGER NOT NULL,
+        expires_at REAL NOT NULL, renewed_at REAL NOT NULL);
+    """,
 ]
 
 
