@@ -113,14 +113,27 @@ class PgConnection:
         self.url = url
         self.label = redacted(url)
         self.lock = threading.RLock()  # one statement (or transaction) at a time on the session
+        self._timeout = max(1, int(connect_timeout))
+        self._in_transaction = False
+        self._conn = self._connect()
+        self.identity_tables: frozenset[str] = frozenset()
+        self.refresh_identities()
+
+    def _connect(self) -> psycopg.Connection[Any]:
         try:
-            self._conn = psycopg.connect(url, autocommit=True,
-                                         connect_timeout=max(1, int(connect_timeout)))
+            return psycopg.connect(self.url, autocommit=True, connect_timeout=self._timeout)
         except psycopg.Error as exc:
             raise StateError(f"{self.label}: cannot connect to PostgreSQL: "
                              f"{_reason(exc)}") from None
-        self.identity_tables: frozenset[str] = frozenset()
-        self.refresh_identities()
+
+    def _session(self) -> psycopg.Connection[Any]:
+        """The connection; a broken one (the server restarted, a failover) is made anew
+        between transactions: the statement that met the break failed, the next works."""
+        if self._conn.broken and not self._in_transaction:
+            with contextlib.suppress(psycopg.Error):
+                self._conn.close()
+            self._conn = self._connect()
+        return self._conn
 
     def refresh_identities(self) -> None:
         """The tables whose `id` the database numbers: an INSERT there returns it."""
@@ -140,7 +153,7 @@ class PgConnection:
         explicit = numbered and insert is not None and "id" in _names(insert.group(2))
         with self.lock:
             try:
-                cur = self._conn.execute(statement, [_value(v) for v in parameters])
+                cur = self._session().execute(statement, [_value(v) for v in parameters])
                 lastrowid = None
                 if returning:
                     row = cur.fetchone()
@@ -155,10 +168,16 @@ class PgConnection:
     def raw(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
         """A statement in PostgreSQL's own dialect (the migration runner, the lease)."""
         with self.lock:
+            ends = sql in ("COMMIT", "ROLLBACK")
             try:
-                cur = self._conn.execute(sql, list(parameters))
+                cur = self._session().execute(sql, list(parameters))
             except psycopg.Error as exc:
                 raise StateError(f"{self.label}: {_reason(exc)}") from None
+            finally:
+                if ends:  # a failed COMMIT or ROLLBACK ends the transaction too
+                    self._in_transaction = False
+            if sql == "BEGIN":
+                self._in_transaction = True
             return cur.fetchall() if cur.description else []
 
     def close(self) -> None:

@@ -180,6 +180,8 @@ def test_a_frozen_leader_is_fenced_when_it_wakes(
         # Pushes to the deposed one, a follower now: recorded, the leader reconciles.
         after = converge(platform, run, lead)
         assert after[-1][1] == "no_changes" and after[-1][3] == 0, after
+        if len(after) > 1:  # the push went to the follower, the leader ran it
+            assert str(after[-1][2]).endswith("(via a follower)"), after
         # At most the step in flight reached n8n; its record is refused with the rest.
         assert steps(platform, run) == frozen, "no write from the deposed leader"
         no_duplicates(platform)

@@ -104,6 +104,8 @@ def test_literals_keep_question_marks_and_percents(store: Store) -> None:
     found = store.conn.execute("SELECT key, value FROM meta WHERE value LIKE '5%' "
                                "AND key = 'q?'").fetchall()
     assert [tuple(r) for r in found] == [("q?", "50%")]
+    bare = store.conn.execute("SELECT value FROM meta WHERE value LIKE '%0%'").fetchall()
+    assert [r[0] for r in bare] == ["50%"]  # no parameters: the same escaping holds
 
 
 def test_the_reserved_user_column_reads_and_writes(store: Store) -> None:

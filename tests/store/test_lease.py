@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.errors import StateError
 from reconciler.store.db import Store
 from reconciler.store.lease import Deposed, Lease, LeaseHeld, hold
 from reconciler.store.lock import StateLock
@@ -79,3 +80,21 @@ def test_a_one_off_writer_holds_the_lease_or_is_told_who_does(pg_url: str) -> No
     lock = StateLock(Path(pg_url))
     lock.acquire()
     lock.release()
+
+
+def test_a_broken_connection_is_made_anew_between_transactions(pg_url: str) -> None:
+    """A restarted server or a failover: the statement that met the break fails, the
+    next one works (a leader holding the lease must not be left unable to write)."""
+    store = Store(pg_url)
+    try:
+        assert store.pg is not None
+        pid = store.conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        other = Store(pg_url)
+        other.conn.execute("SELECT pg_terminate_backend(?)", (pid,)).fetchone()
+        other.close()
+        with pytest.raises(StateError):
+            StateWriter(store).bump_version()
+        StateWriter(store).bump_version()
+        assert snapshot(store).version == 1
+    finally:
+        store.close()
