@@ -214,6 +214,15 @@ class Store:
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
+    def tables(self) -> list[str]:
+        """The state's tables, sorted (the backend's own bookkeeping left out)."""
+        if self.pg is not None:
+            sql = ("SELECT table_name FROM information_schema.tables WHERE table_schema = "
+                   f"current_schema() AND table_name <> '{pg.SCHEMA_TABLE}'")
+        else:
+            sql = "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+        return sorted(str(r[0]) for r in self.conn.execute(sql))
+
     @property
     def local_dir(self) -> Path:
         """Where this process keeps files beside the state (hash key, repository cache)."""

@@ -102,6 +102,14 @@ class Platform:
         """Live workflows by name."""
         return {str(w["name"]): w for w in self.client.list_workflows()}
 
+    def state_bytes(self) -> bytes:
+        """Everything the state stores: the SQLite file's bytes, or every row."""
+        if self.store.pg is None:
+            self.store.conn.execute("PRAGMA wal_checkpoint(FULL)")
+            return self.store.path.read_bytes()
+        rows = {t: self.store.rows(t) for t in self.store.tables()}
+        return json.dumps(rows, default=str, ensure_ascii=False).encode()
+
     def instance(self, instance_id: str) -> dict[str, Any]:
         cur = self.store.conn.execute("SELECT * FROM instances WHERE id=?", (instance_id,))
         row = cur.fetchone()
