@@ -10,6 +10,7 @@ cannot run n8n must not look green.
 from __future__ import annotations
 
 import contextlib
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 
@@ -19,8 +20,10 @@ from reconciler.adapters import n8n_server as server
 from reconciler.adapters.n8n_client import N8nClient
 from reconciler.cli.main import entry
 from reconciler.errors import ReconcilerError
+from tests import postgres
 
 _SERVER_FIXTURES = {"n8n_server", "n8n_client"}
+_PG_FIXTURES = {"postgres_server", "pg_url"}
 RunCli = Callable[..., tuple[int, str]]
 
 
@@ -45,6 +48,42 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             "tests using n8n_server/n8n_client must be marked @pytest.mark.n8n: "
             + ", ".join(unmarked)
         )
+    _postgres_marked(items)
+
+
+def _postgres_marked(items: list[pytest.Item]) -> None:
+    # A state test parametrized on both backends carries the marker on its postgres case.
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("backend") if callspec is not None else None
+        if backend == "postgres" and item.get_closest_marker("postgres") is None:
+            item.add_marker(pytest.mark.postgres)
+    unmarked = [item.nodeid for item in items
+                if _PG_FIXTURES & set(getattr(item, "fixturenames", ()))
+                and item.get_closest_marker("postgres") is None]
+    if unmarked:
+        raise pytest.UsageError("tests using postgres_server/pg_url must be marked "
+                                "@pytest.mark.postgres: " + ", ".join(unmarked))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[postgres.PgServer]:
+    """Debian's PostgreSQL, initdb'd and started once per session on a free port."""
+    try:
+        server = postgres.up()
+    except (postgres.PostgresMissing, OSError, subprocess.SubprocessError) as exc:
+        detail = getattr(exc, "stderr", "") or ""
+        pytest.fail(f"PostgreSQL could not be started: {exc} {detail}", pytrace=False)
+    try:
+        yield server
+    finally:
+        postgres.down(server)
+
+
+@pytest.fixture
+def pg_url(postgres_server: postgres.PgServer) -> str:
+    """A fresh, empty database of the session's server."""
+    return postgres.fresh_database(postgres_server)
 
 
 @pytest.fixture(scope="session")

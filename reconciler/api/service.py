@@ -22,7 +22,7 @@ from reconciler.api.executions import Tracker, Tree, outcome_of, token_totals
 from reconciler.api.prices import PriceTable, load_prices
 from reconciler.api.records import Outcome, Record, Records
 from reconciler.errors import N8nError
-from reconciler.store.db import Store
+from reconciler.store.db import Store, state_label
 
 ACCEPT_WINDOW = 1.0  # seconds a trigger without ?wait waits for n8n's first answer
 WEBHOOK_TIMEOUT = 300.0  # a webhook answering "lastNode" holds the call until the end
@@ -63,7 +63,7 @@ class ApiContext:
     prices: PriceTable | None = None
 
     def __repr__(self) -> str:  # never shows the key
-        return f"ApiContext({str(self.store_path)!r}, {self.n8n_url!r})"
+        return f"ApiContext({state_label(self.store_path)!r}, {self.n8n_url!r})"
 
 
 class Service:
@@ -72,7 +72,7 @@ class Service:
         self.n8n_url = context.n8n_url.rstrip("/")
         self.client = N8nClient(self.n8n_url, context.n8n_api_key, max_retries=2)
         self.hash_key = context.hash_key or hash_key_from(
-            Path(self.store.path).resolve().parent, os.environ)
+            self.store.local_dir, os.environ)
         self.lock = threading.RLock()
         self.records = Records(self.store, self.lock)
         self.tracker = Tracker(self.records, self.client, context.prices or load_prices())

@@ -118,7 +118,7 @@ def sync_platform(store: Store, declared: DeclaredState) -> None:
                   for o in platform.organizations for t in o.teams],
     }
     for table, wanted in rows.items():
-        current = [dict(r) for r in store.db[table].rows]
+        current = store.rows(table)
         key = sorted(json.dumps(r, sort_keys=True) for r in wanted)
         if key != sorted(json.dumps(r, sort_keys=True) for r in current):
             with store.transaction() as c:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from reconciler.adapters import git
 from reconciler.adapters.n8n_client import N8nClient
@@ -15,13 +14,13 @@ from reconciler.load.releases import Releases, read_releases
 from reconciler.load.repository import load_partial
 from reconciler.load.source import FolderSource, GitSource
 from reconciler.model.repository import DeclaredState
-from reconciler.store.db import Store, state_path
+from reconciler.store.db import Store, state_exists, state_path
 
 
 def open_store(path: str | None = None, *, create: bool = True) -> Store:
     """The state file; read-only commands pass `create=False` and never make one."""
     file = state_path(path)
-    if not create and not file.is_file():
+    if not create and not state_exists(file):
         raise ConfigError(f"no state file at {file}: pass --state FILE or set "
                           "RECONCILER_STATE to the daemon's state file")
     return Store(file)
@@ -40,7 +39,7 @@ def make_engine(store: Store, hash_key: bytes | None = None) -> Engine:
     url, key = n8n_from_env()
     return Engine(store=store, client=N8nClient(url, key),
                   secrets=secret_sources_from_env(os.environ),
-                  hash_key=hash_key or hash_key_from(Path(store.path).resolve().parent),
+                  hash_key=hash_key or hash_key_from(store.local_dir),
                   base_url=url, error_callback=os.environ.get("RECONCILER_API_URL") or None)
 
 

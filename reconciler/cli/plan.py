@@ -18,7 +18,7 @@ from reconciler.errors import ConfigError, InvalidInput, Problem
 from reconciler.model.repository import DeclaredState, UseCase
 from reconciler.plan.planner import Plan
 from reconciler.plan.show import plan_json, render_plan
-from reconciler.store.db import Store, state_path
+from reconciler.store.db import Store, state_exists, state_path
 
 
 def run(repo: str | None, ref: str | None, path: str | None, fmt: str, detailed: bool,
@@ -55,7 +55,7 @@ def _engine(state: str | None, prepare: bool) -> Engine:
     A plan saved for `apply FILE` (`prepare`) uses the real state file and hash key,
     made now if need be, so that the apply finds the same fingerprint.
     """
-    if prepare or state_path(state).is_file():
+    if prepare or state_exists(state_path(state)):
         return make_engine(open_store(state))
     # No recorded digest to match, so a throwaway key does (and no hash.key file is made).
     return make_engine(Store(":memory:"), hash_key=secrets.token_bytes(32))
@@ -67,7 +67,7 @@ def _offline(state: str | None, declared: DeclaredState,
              release_problems: Sequence[Problem]) -> Plan:
     from reconciler.daemon.offline import offline_plan
 
-    if not state_path(state).is_file():
+    if not state_exists(state_path(state)):
         raise ConfigError(f"--offline plans against a state snapshot, and {state_path(state)} "
                          "does not exist: pass --state FILE (a copy of the daemon's state)")
     return offline_plan(open_store(state), declared, publications, releases,

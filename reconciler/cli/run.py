@@ -10,7 +10,8 @@ from reconciler.daemon.config import resolve
 @click.command("run")
 @click.option("--repo", help="Repository to watch: a URL (file://, https://, ssh) or a path.")
 @click.option("--branch", help="Tracked branch (dev).  [default: main]")
-@click.option("--state", help="SQLite state file (default $RECONCILER_STATE).")
+@click.option("--state", help="SQLite state file or postgresql:// URL "
+                                "(default $RECONCILER_STATE).")
 @click.option("--interval", type=float, help="Seconds between git polls.  [default: 60]")
 @click.option("--jitter", type=float, help="Up to this many seconds added to each poll.")
 @click.option("--resync", type=float,
@@ -22,6 +23,9 @@ from reconciler.daemon.config import resolve
 @click.option("--ssh-key", type=click.Path(dir_okay=False),
               help="Private key file for ssh:// repositories (KEY and KEY.pub); "
                    "default: the ssh agent.")
+@click.option("--lease", type=float,
+              help="PostgreSQL state: seconds a leader's lease lasts unrenewed; a killed "
+                   "leader is replaced within twice this.  [default: 15]")
 @click.option("--wait-lock", is_flag=True, default=None,
               help="Wait for another daemon on the same state instead of exiting 3.")
 @click.option("--once", "--exit-after-first", "once", is_flag=True, default=None,

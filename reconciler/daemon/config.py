@@ -47,6 +47,7 @@ class DaemonConfig:
     max_hook_bytes: int = DEFAULT_MAX_HOOK
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD  # the public API's request bodies
     dedup_window: float = 600.0  # a push delivery id seen this recently is a replay
+    lease: float = 15.0  # PostgreSQL state: the leader lease's time-to-live (daemon/ha.py)
 
     @property
     def state_file(self) -> Path:

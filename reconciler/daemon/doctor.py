@@ -18,7 +18,8 @@ import httpx
 from reconciler.adapters.secrets import DIR_ENV, ENV_PREFIX
 from reconciler.daemon.config import DaemonConfig
 from reconciler.daemon.gitwatch import GitWatcher
-from reconciler.errors import GitError
+from reconciler.errors import GitError, StateError
+from reconciler.store import pg
 from reconciler.store.db import MIGRATIONS
 from reconciler.store.lock import lock_path
 
@@ -111,6 +112,9 @@ def check_secrets(environ: Mapping[str, str]) -> Check:
 
 
 def check_state(state: Path) -> Check:
+    url = pg.postgres_url(state)
+    if url is not None:
+        return _check_pg(url)
     if not state.exists():
         parent = state.parent if str(state.parent) else Path(".")
         ok = os.access(parent, os.W_OK)
@@ -134,6 +138,20 @@ def check_state(state: Path) -> Check:
     pending = len(MIGRATIONS) - version
     held = " (a daemon holds its lock)" if _locked(state) else ""
     return Check("state", True, f"{state} schema {version}, writable{held}"
+                 + (f", {pending} migration(s) to run on next start" if pending else ""))
+
+
+def _check_pg(url: str) -> Check:
+    label = pg.redacted(url)
+    try:
+        version = pg.probe(url, 5)
+    except StateError as exc:
+        return Check("state", False, str(exc), "start PostgreSQL, or fix RECONCILER_STATE")
+    if version > len(MIGRATIONS):
+        return Check("state", False, f"{label} has schema {version}, newer than this program "
+                     f"({len(MIGRATIONS)})", "upgrade n8n-reconciler")
+    pending = len(MIGRATIONS) - version
+    return Check("state", True, f"{label} schema {version}, writable"
                  + (f", {pending} migration(s) to run on next start" if pending else ""))
 
 

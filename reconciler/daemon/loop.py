@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -57,6 +57,7 @@ class Health:
     invalid_revision: str | None = None  # the commit that does not load or validate
     invalid_problems: int = 0
     invalid_detail: str = ""
+    role: str = "single"  # a PostgreSQL state's replicas: "leader" or "follower" (ha.py)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,8 @@ class Daemon:
         self._attempted: Seen | None = None
         self._last_reconcile = 0.0
         self._retry_at: float | None = None
+        # Replicas on a PostgreSQL state: only the lease holder polls and reconciles.
+        self.may_reconcile: Callable[[], bool] = lambda: True
 
     # --- scheduling ------------------------------------------------------------------
 
@@ -139,6 +142,8 @@ class Daemon:
                 return Tick(None, "crashed", reason)
 
     def _tick(self, reason: str, force: bool) -> Tick | None:
+        if not self.may_reconcile():
+            return None
         try:
             seen = self.watcher.poll()
         except GitError as exc:

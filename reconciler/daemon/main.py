@@ -6,12 +6,13 @@ from __future__ import annotations
 import signal
 import socket
 import threading
+from collections.abc import Callable
 from types import FrameType
 
 import uvicorn
 
 from reconciler.apply.runtime import make_engine, n8n_from_env, open_store
-from reconciler.daemon import logs
+from reconciler.daemon import ha, logs
 from reconciler.daemon.app import DaemonContext, create_app
 from reconciler.daemon.config import DaemonConfig
 from reconciler.daemon.dedup import Deliveries
@@ -31,22 +32,29 @@ def serve(config: DaemonConfig) -> int:
     if not config.repo:
         raise UsageError("name the repository: --repo URL|PATH (or RECONCILER_REPO)")
     logger = logs.setup(config.log_format, config.log_level)
+    shared = ha.replicated(config)  # PostgreSQL: a leader lease instead of the file lock
+    if shared is not None:
+        ha.check_environment()
     lock = StateLock(config.state_file)
-    if config.wait_lock:
+    if shared is None and config.wait_lock:
         logger.info("waiting for the state lock", extra={"fields": {"lock": str(lock.path)}})
-    lock.acquire(wait=config.wait_lock)
+    if shared is None:
+        lock.acquire(wait=config.wait_lock)
     listener: socket.socket | None = None
     try:
         listener = None if config.once else bind(config)
         store = open_store(str(config.state_file))
         engine = make_engine(store)
-        watcher = GitWatcher(config.repo, config.branch,
-                             config.state_file.with_name(config.state_file.name + ".repos"),
+        repos = (ha.repos_dir(config) if shared is not None
+                 else config.state_file.with_name(config.state_file.name + ".repos"))
+        watcher = GitWatcher(config.repo, config.branch, repos,
                              token_env=config.git_token_env, username=config.git_username,
                              ssh_key=config.ssh_key)
         daemon = Daemon(config, engine, watcher)
-        _mark_interrupted(daemon)
         stopping = _on_signals(daemon)
+        if shared is not None:
+            return _replica(daemon, stopping, listener, shared)
+        _mark_interrupted(daemon)
         if listener is None:
             return _once(daemon)
         return _forever(daemon, stopping, listener)
@@ -54,6 +62,14 @@ def serve(config: DaemonConfig) -> int:
         if listener is not None:
             listener.close()
         lock.release()
+
+
+def _replica(daemon: Daemon, stopping: threading.Event, listener: socket.socket | None,
+             url: str) -> int:
+    with ha.replica(daemon, daemon.config, url) as leadership:
+        if listener is None:
+            return _once(daemon)
+        return _forever(daemon, stopping, listener, request=leadership.request)
 
 
 def bind(config: DaemonConfig) -> socket.socket:
@@ -103,13 +119,14 @@ def _once(daemon: Daemon) -> int:
     return 0 if tick is not None and tick.outcome in GOOD else 1
 
 
-def _forever(daemon: Daemon, stopping: threading.Event, listener: socket.socket) -> int:
+def _forever(daemon: Daemon, stopping: threading.Event, listener: socket.socket,
+             request: Callable[[str], None] | None = None) -> int:
     config = daemon.config
     host, port = config.host_port
     ctx = DaemonContext(state_path=config.state_file, n8n_url=daemon.engine.base_url,
                         branch=config.branch, failing_grace=config.failing_grace,
                         health=daemon.health, metrics=daemon.metrics,
-                        request_reconcile=daemon.request, n8n_api_key=n8n_from_env()[1],
+                        request_reconcile=request or daemon.request, n8n_api_key=n8n_from_env()[1],
                         hash_key=daemon.engine.hash_key,
                         deliveries=Deliveries(config.dedup_window),
                         max_hook_bytes=config.max_hook_bytes,

@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 
 from reconciler.daemon.loop import Health
+from reconciler.errors import StateError
+from reconciler.store import pg
 
 N8N_TIMEOUT = 2.0
 STATE_TIMEOUT = 2.0
@@ -29,13 +31,20 @@ def report(health: Health, state: Path, n8n_url: str, api_key: str,
     ready = all(ok for ok, _ in checks.values())
     body = {"ready": ready,
             "checks": {k: {"ok": ok, "detail": detail} for k, (ok, detail) in checks.items()},
-            "conditions": {"revision": revision(health),
+            "conditions": {"role": health.role, "revision": revision(health),
                            "reconcile": reconcile(health, failing_grace)}}
     return ready, body
 
 
 def state_ok(path: Path) -> Check:
     """Writable: a write transaction begins (and is rolled back at once)."""
+    url = pg.postgres_url(path)
+    if url is not None:
+        try:
+            pg.probe(url, STATE_TIMEOUT)
+        except StateError as exc:
+            return False, str(exc)
+        return True, f"{pg.redacted(url)} writable"
     if not path.is_file():
         return False, f"{path}: no state file"
     try:
@@ -52,6 +61,8 @@ def state_ok(path: Path) -> Check:
 
 
 def git_ok(health: Health) -> Check:
+    if health.role == "follower":
+        return True, "a follower: the leader fetches and reconciles"
     if health.fetch_error is not None:
         return False, health.fetch_error
     if health.fetched_at is None:

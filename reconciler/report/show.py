@@ -21,13 +21,13 @@ def run_record(store: Store, run: str | int) -> dict[str, Any]:
     if run == "latest":
         row = conn.execute("SELECT max(id) FROM runs WHERE finished_at IS NOT NULL").fetchone()
         if row is None or row[0] is None:
-            raise InvalidInput([Problem(str(store.path), "no reconcile run is recorded yet")])
+            raise InvalidInput([Problem(store.label, "no reconcile run is recorded yet")])
         run = int(row[0])
     cur = conn.execute("SELECT id, started_at, finished_at, trigger, revision, outcome, reads,"
                        " writes, summary, error FROM runs WHERE id=?", (int(run),))
     row = cur.fetchone()
     if row is None:
-        raise InvalidInput([Problem(str(store.path), f"no run {run}")])
+        raise InvalidInput([Problem(store.label, f"no run {run}")])
     names = [d[0] for d in cur.description]
     record = dict(zip(names, row, strict=True))
     record["summary"] = json.loads(record["summary"] or "{}")

@@ -1,23 +1,27 @@
-"""The platform state in SQLite (sqlite-utils), with versioned schema migrations.
+"""The platform state in SQLite (the default) or PostgreSQL, with versioned migrations.
 
-Migrations are append-only SQL scripts; `user_version` records how many ran. The
-file is opened in WAL mode so `status` and `report` can read while the daemon writes.
-No secret value is ever stored: credentials keep a keyed digest of their data.
+Migrations are append-only SQL scripts in SQLite's dialect; `user_version` (SQLite)
+or the `reconciler_schema` row (PostgreSQL, see `pg.py`) records how many ran. A
+SQLite file is opened in WAL mode so `status` and `report` can read while the daemon
+writes. No secret value is ever stored: credentials keep a keyed digest of their data.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Protocol
 
 import sqlite_utils
 
 from reconciler.errors import StateError
+from reconciler.store import pg
 
 DEFAULT_STATE = "reconciler.sqlite"
 FILE_MODE = 0o600  # the state names tenants, instances and digests: its owner only
@@ -107,7 +111,39 @@ MIGRATIONS: list[str] = [
         period TEXT NOT NULL, credits INTEGER NOT NULL, created_at TEXT NOT NULL);
     CREATE INDEX ledger_period ON ledger (account, period);
     """,
+    # 4: highly available daemons: the leader lease and its fencing token (store/lease.py)
+    """
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY, holder TEXT NOT NULL, token INTEGER NOT NULL,
+        expires_at REAL NOT NULL, renewed_at REAL NOT NULL);
+    """,
 ]
+
+
+class Cursor(Protocol):
+    """What the call sites read from a statement: sqlite3.Cursor, or pg.PgCursor."""
+
+    @property
+    def description(self) -> Any: ...
+    @property
+    def rowcount(self) -> int: ...
+    @property
+    def lastrowid(self) -> int | None: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """The one method the call sites use, in SQLite's dialect on either backend."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Cursor: ...
+    def close(self) -> None: ...
+
+
+# Called inside every write transaction before the caller's statements: raises to
+# refuse the write (a deposed leader's fencing token, see daemon/lease.py).
+Fence = Callable[[Connection], None]
 
 
 def now() -> str:
@@ -115,14 +151,51 @@ def now() -> str:
 
 
 def state_path(explicit: str | None = None) -> Path:
+    """The state location: a SQLite file, or a `postgresql://` URL (see `pg.postgres_url`)."""
     return Path(explicit or os.environ.get("RECONCILER_STATE") or DEFAULT_STATE)
 
 
+def state_exists(location: str | Path) -> bool:
+    """A SQLite file that exists, or any PostgreSQL URL (the server says the rest)."""
+    return pg.postgres_url(location) is not None or Path(location).is_file()
+
+
+def state_label(location: str | Path) -> str:
+    """The location as messages may show it: a URL loses its password."""
+    url = pg.postgres_url(location)
+    return str(location) if url is None else pg.redacted(url)
+
+
+def local_dir(location: str | Path) -> Path:
+    """The SQLite file's folder; for PostgreSQL `$RECONCILER_STATE_DIR`, else a folder of
+    this machine's named after the database (never holding its password)."""
+    url = pg.postgres_url(location)
+    if url is None:
+        return Path(location).resolve().parent
+    configured = os.environ.get("RECONCILER_STATE_DIR")
+    if configured:
+        return Path(configured)
+    digest = hashlib.sha256(pg.redacted(url).encode()).hexdigest()[:16]
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return base / "n8n-reconciler" / f"postgresql-{digest}"
+
+
 class Store:
-    """One SQLite file; every write goes through `transaction()`."""
+    """One SQLite file or one PostgreSQL database; every write goes through `transaction()`."""
+
+    conn: Connection
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.fence: Fence | None = None
+        self._db: sqlite_utils.Database | None = None
+        url = pg.postgres_url(path)
+        self.pg: pg.PgConnection | None = None
+        if url is not None:
+            self.pg = pg.PgConnection(url)
+            self.conn = self.pg
+            self._migrate_pg(self.pg)
+            return
         memory = str(path) == ":memory:"  # a throwaway state: no file at all
         try:
             if not memory:
@@ -137,8 +210,47 @@ class Store:
         except (sqlite3.Error, OSError) as exc:
             raise StateError(f"{self.path}: cannot open the state file: {exc}") from None
         self.conn = conn
-        self.db = sqlite_utils.Database(conn)
+        self._db = sqlite_utils.Database(conn)
         self._migrate()
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils on a SQLite state; portable code uses `rows` and `conn` instead."""
+        if self._db is None:
+            raise StateError(f"{self.label}: sqlite-utils works on SQLite only")
+        return self._db
+
+    def rows(self, table: str) -> list[dict[str, Any]]:
+        """Every row of `table` as a dict (either backend)."""
+        cur = self.conn.execute(f"SELECT * FROM {table}")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def tables(self) -> list[str]:
+        """The state's tables, sorted (the backend's own bookkeeping left out)."""
+        if self.pg is not None:
+            sql = ("SELECT table_name FROM information_schema.tables WHERE table_schema = "
+                   f"current_schema() AND table_name <> '{pg.SCHEMA_TABLE}'")
+        else:
+            sql = "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+        return sorted(str(r[0]) for r in self.conn.execute(sql))
+
+    @property
+    def local_dir(self) -> Path:
+        """Where this process keeps files beside the state (hash key, repository cache)."""
+        return local_dir(self.path)
+
+    @property
+    def label(self) -> str:
+        return self.pg.label if self.pg is not None else str(self.path)
+
+    def schema_version(self) -> int:
+        if self.pg is not None:
+            return pg.schema_version(self.pg)
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate_pg(self, conn: pg.PgConnection) -> None:
+        pg.migrate(conn, MIGRATIONS, _statements)
 
     def _migrate(self) -> None:
         version = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
@@ -152,18 +264,39 @@ class Store:
                 self.conn.execute(f"PRAGMA user_version = {index + 1}")
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Connection]:
+        if self.pg is not None:
+            with self.pg.lock, self._pg_transaction(self.pg) as conn:
+                yield conn
+            return
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise StateError(f"{self.path}: {exc}") from None
         try:
+            if self.fence is not None:
+                self.fence(self.conn)
             yield self.conn
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
         else:
             self.conn.execute("COMMIT")
+
+    @contextmanager
+    def _pg_transaction(self, conn: pg.PgConnection) -> Iterator[Connection]:
+        conn.raw("BEGIN")
+        try:
+            conn.raw("SELECT pg_advisory_xact_lock(%s)", (pg.WRITE_LOCK,))
+            if self.fence is not None:
+                self.fence(conn)
+            yield conn
+        except BaseException:
+            with contextlib.suppress(StateError):  # a lost connection has nothing to undo
+                conn.raw("ROLLBACK")
+            raise
+        else:
+            conn.raw("COMMIT")
 
     def mark_interrupted(self) -> int:
         """Runs a dead process left unfinished become `interrupted`; how many.

@@ -1,5 +1,7 @@
 """One writer per state file: an exclusive flock on `<state>.lock`, held for the run.
 
+On a PostgreSQL state the one writer is the leader lease's holder instead (lease.py).
+
 The kernel drops the lock when the process dies, so a crashed daemon never leaves a
 stale lock behind; the pid written into the file is only there to name the holder.
 """
@@ -12,6 +14,8 @@ from pathlib import Path
 from typing import IO
 
 from reconciler.errors import ExitCode, ReconcilerError
+from reconciler.store.lease import HeldLease, hold
+from reconciler.store.pg import postgres_url
 
 
 class LockHeld(ReconcilerError):
@@ -29,8 +33,13 @@ class StateLock:
         self.state = state
         self.path = lock_path(state)
         self._file: IO[str] | None = None
+        self._url = postgres_url(state)
+        self._lease: HeldLease | None = None
 
     def acquire(self, wait: bool = False) -> None:
+        if self._url is not None:
+            self._lease = hold(self._url, wait)
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release
         try:
@@ -48,6 +57,9 @@ class StateLock:
         self._file = handle
 
     def release(self) -> None:
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None
         if self._file is not None:
             fcntl.flock(self._file, fcntl.LOCK_UN)
             self._file.close()

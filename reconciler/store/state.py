@@ -83,7 +83,7 @@ class StateWriter:
     def bump_version(self) -> None:
         with self.store.transaction() as c:
             c.execute("INSERT INTO meta(key, value) VALUES ('state_version', '1') "
-                      "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+                      "ON CONFLICT(key) DO UPDATE SET value = CAST(meta.value AS INTEGER) + 1")
 
     def upsert(self, table: str, row: dict[str, Any], pk: str | tuple[str, ...]) -> None:
         cols = list(row)

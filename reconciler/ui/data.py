@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from reconciler.model.platform import INSTANCE_STATES
-from reconciler.store.db import Store
+from reconciler.store.db import Connection, Store
 
 PAGE = 50
 STATE_LABELS = {"active": "active", "user_paused": "paused", "deploy_failed": "deploy failed",
@@ -37,7 +36,7 @@ class Page:
         return max(1, math.ceil(self.total / PAGE))
 
 
-def rows(conn: sqlite3.Connection, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
+def rows(conn: Connection, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
     cur = conn.execute(sql, tuple(args))
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
@@ -52,13 +51,13 @@ class Scope:
     def where(self, column: str) -> tuple[str, list[Any]]:
         return ("1=1", []) if self.org is None else (f"{column}=?", [self.org])
 
-    def instance_ids(self, conn: sqlite3.Connection) -> set[str] | None:
+    def instance_ids(self, conn: Connection) -> set[str] | None:
         if self.org is None:
             return None
         return {r[0] for r in conn.execute("SELECT id FROM instances WHERE owner_org=?",
                                            (self.org,))}
 
-    def use_cases(self, conn: sqlite3.Connection) -> set[str] | None:
+    def use_cases(self, conn: Connection) -> set[str] | None:
         if self.org is None:
             return None
         return {r[0] for r in conn.execute("SELECT use_case FROM processes WHERE owner_org=?",
@@ -104,7 +103,7 @@ def running_run(store: Store) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
-def scoped_run(conn: sqlite3.Connection, run: dict[str, Any], scope: Scope) -> dict[str, Any]:
+def scoped_run(conn: Connection, run: dict[str, Any], scope: Scope) -> dict[str, Any]:
     """A run row with its summary parsed; a viewer gets only its own drift, no error text."""
     out = dict(run)
     summary = json.loads(out.get("summary") or "{}") if isinstance(out.get("summary"), str) \

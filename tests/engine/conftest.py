@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -101,6 +102,14 @@ class Platform:
         """Live workflows by name."""
         return {str(w["name"]): w for w in self.client.list_workflows()}
 
+    def state_bytes(self) -> bytes:
+        """Everything the state stores: the SQLite file's bytes, or every row."""
+        if self.store.pg is None:
+            self.store.conn.execute("PRAGMA wal_checkpoint(FULL)")
+            return self.store.path.read_bytes()
+        rows = {t: self.store.rows(t) for t in self.store.tables()}
+        return json.dumps(rows, default=str, ensure_ascii=False).encode()
+
     def instance(self, instance_id: str) -> dict[str, Any]:
         cur = self.store.conn.execute("SELECT * FROM instances WHERE id=?", (instance_id,))
         row = cur.fetchone()
@@ -108,14 +117,24 @@ class Platform:
         return dict(zip([d[0] for d in cur.description], row, strict=True))
 
 
+def _state_location(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """SQLite by default; "postgres" (an indirect parameter, or RECONCILER_TEST_BACKEND
+    for the whole suite) puts the state in a fresh PostgreSQL database."""
+    backend = getattr(request, "param", os.environ.get("RECONCILER_TEST_BACKEND", "sqlite"))
+    if backend == "postgres":
+        return Path(request.getfixturevalue("pg_url"))
+    return tmp_path / "state.sqlite"
+
+
 @pytest.fixture
-def platform(n8n_server: ServerInfo, tmp_path: Path) -> Iterator[Platform]:
+def platform(n8n_server: ServerInfo, tmp_path: Path,
+             request: pytest.FixtureRequest) -> Iterator[Platform]:
     shutil.copytree(EXAMPLE, tmp_path / "repo")
     secrets_dir = tmp_path / "secrets"
     secrets_dir.mkdir()
     with N8nClient(n8n_server.url, n8n_server.api_key) as client:
         wipe(client)
-        store = Store(tmp_path / "state.sqlite")
+        store = Store(_state_location(request, tmp_path))
         env = Platform(tmp_path, client, store, secrets_dir, n8n_server.url)
         for name, data in SECRETS.items():
             env.set_secret(name, data)

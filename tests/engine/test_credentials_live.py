@@ -130,11 +130,10 @@ def test_no_secret_value_leaks(platform: Platform, caplog: pytest.LogCaptureFixt
     texts.append(json.dumps(status_data(platform.store)))
     texts.append(caplog.text)
     texts.append(repr(platform.client))
-    platform.store.conn.execute("PRAGMA wal_checkpoint(FULL)")
-    raw = (platform.root / "state.sqlite").read_bytes()
+    raw = platform.state_bytes()
     values = [v for data in SECRETS.values() for v in data.values()] + ["cs-BOB-ROT"]
     for value in values:
-        assert value.encode() not in raw, f"{value} in the SQLite file"
+        assert value.encode() not in raw, f"{value} in the state"
         for text in texts:
             assert value not in text
 

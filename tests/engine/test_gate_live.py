@@ -25,8 +25,7 @@ RUN_LOG = {"runs", "run_steps"}  # the log of runs grows by design; the state mu
 
 
 def state_digest(store: Store) -> str:
-    tables = [r[0] for r in store.conn.execute(
-        "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+    tables = store.tables()
     dump: dict[str, Any] = {}
     for table in tables:
         if table in RUN_LOG or table.startswith("sqlite_"):

@@ -98,10 +98,10 @@ def test_killed_at_every_write_converges(platform: Platform) -> None:
     assert total > 10
     for k in range(1, total + 1):
         wipe(platform.client)
-        platform.store.conn.executescript(
-            "DELETE FROM workflow_mappings; DELETE FROM credentials; DELETE FROM instances;"
-            " DELETE FROM templates; DELETE FROM processes; DELETE FROM deployments;"
-            " DELETE FROM notices;")
+        with platform.store.transaction() as c:
+            for table in ("workflow_mappings", "credentials", "instances", "templates",
+                          "processes", "deployments", "notices"):
+                c.execute(f"DELETE FROM {table}")
         dying = Wrapped(platform.client, kill_after=k)
         with pytest.raises(Killed):
             platform.reconcile(client=dying)  # type: ignore[arg-type]
