@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Gauge
 
+from reconciler.errors import StateError
 from reconciler.store import ledger
+from reconciler.store.db import Connection
 
 
 @dataclass
@@ -17,13 +19,13 @@ class CreditGauges:
     balance: Gauge
     runs: Gauge
 
-    def refresh(self, conn: sqlite3.Connection) -> None:
+    def refresh(self, conn: Connection) -> None:
         """The current period's figures; a state without the ledger yet shows none."""
         for gauge in (self.used, self.limit, self.balance, self.runs):
             gauge.clear()
         try:
             found = ledger.usage_from(conn, ledger.current_period())
-        except sqlite3.Error:
+        except (sqlite3.Error, StateError):  # a PostgreSQL error arrives as StateError
             return
         for u in found:
             labels = (u.account, u.plan or "")

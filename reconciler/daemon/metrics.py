@@ -27,7 +27,7 @@ from prometheus_client import (
 
 from reconciler.adapters.n8n_client import observe_requests
 from reconciler.apply.engine import RunOutcome
-from reconciler.daemon.credit_metrics import credit_gauges
+from reconciler.daemon.credit_metrics import CreditGauges, credit_gauges
 from reconciler.errors import StateError
 from reconciler.store import pg
 from reconciler.store.db import Connection
@@ -107,7 +107,7 @@ class Metrics:
         if url is not None:
             # Unreachable for now: /readyz says so, and the series keep their values.
             with contextlib.suppress(StateError):
-                self._set_instances(_pg_instance_rows(url))
+                self._set_instances(_pg_instance_rows(url, self.credits))
             return
         try:
             conn = sqlite3.connect(f"file:{state}?mode=ro", uri=True, timeout=5)
@@ -135,9 +135,10 @@ class Metrics:
             self.instances.labels(name).set(count)
 
 
-def _pg_instance_rows(url: str) -> list[dict[str, Any]]:
+def _pg_instance_rows(url: str, credits: CreditGauges) -> list[dict[str, Any]]:
     conn = pg.PgConnection(url, connect_timeout=5)
     try:
+        credits.refresh(conn)
         return instance_rows(conn)
     finally:
         conn.close()

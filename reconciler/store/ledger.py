@@ -21,7 +21,7 @@ from typing import Any
 from reconciler.errors import InvalidInput, Problem, StateError
 from reconciler.model.declared import PlatformFile
 from reconciler.model.plans import PERIOD, account_for, accounts_of, period_of, period_of_iso
-from reconciler.store.db import Store, now
+from reconciler.store.db import Connection, Store, now
 
 CLOCK_ENV = "RECONCILER_CLOCK"  # an ISO time: tests (and drills) move the month
 
@@ -55,8 +55,9 @@ def sync_accounts(store: Store, platform: PlatformFile) -> None:
         return
     with store.transaction() as c:
         c.execute("DELETE FROM accounts")
-        c.executemany("INSERT INTO accounts (id, plan, credits, seats) VALUES (?, ?, ?, ?)",
-                      [(k, *v) for k, v in sorted(wanted.items())])
+        for key, (plan, credits, seats) in sorted(wanted.items()):  # the seam has no executemany
+            c.execute("INSERT INTO accounts (id, plan, credits, seats) VALUES (?, ?, ?, ?)",
+                      (key, plan, credits, seats))
 
 
 def debit(store: Store, execution_id: str) -> bool:
@@ -81,7 +82,7 @@ def debit(store: Store, execution_id: str) -> bool:
         return cur.rowcount == 1
 
 
-def _cost(c: sqlite3.Connection, use_case: str, version: str | None, workflow: str) -> int:
+def _cost(c: Connection, use_case: str, version: str | None, workflow: str) -> int:
     """The workflow's `cost` in the version the instance runs (0 when unknown)."""
     row = c.execute("SELECT config FROM templates WHERE use_case=? AND version=?",
                     (use_case, version)).fetchone()
@@ -136,7 +137,7 @@ def usage(store: Store, period: str, account: str | None = None) -> list[Usage]:
     return usage_from(store.conn, period, account)
 
 
-def usage_from(conn: sqlite3.Connection, period: str,
+def usage_from(conn: Connection, period: str,
                account: str | None = None) -> list[Usage]:
     """The same on any connection (a read-only one: metrics), without settling."""
     plans = {str(r[0]): (str(r[1]), int(r[2])) for r in conn.execute(
