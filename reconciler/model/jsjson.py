@@ -3,7 +3,8 @@
 The reference platform renders an INSTPARM inside a string as the value's
 `JSON.stringify` text; Python's `json.dumps` differs on numbers (`1.0` vs `1`,
 `1e-07` vs `1e-7`, `1e+16` vs `10000000000000000`), so numbers are written by
-ECMAScript's Number::toString rules. Strings, lists and objects encode alike.
+ECMAScript's Number::toString rules, and an object's keys in JavaScript's order
+(integer-like keys first). Strings and lists encode alike.
 """
 
 from __future__ import annotations
@@ -47,6 +48,18 @@ def _js_string(text: str) -> str:
                           json.dumps(text, ensure_ascii=False))
 
 
+_INDEX = re.compile(r"0|[1-9][0-9]*")
+
+
+def js_key_order(mapping: dict[Any, Any]) -> list[str]:
+    """Keys in the order a JavaScript object enumerates them: array indices
+    ("0", "7", up to 2**32 - 2) first, ascending, then the others as inserted."""
+    keys = [str(k) for k in mapping]
+    index = [k for k in keys if _INDEX.fullmatch(k) and int(k) < 2**32 - 1]
+    chosen = set(index)
+    return sorted(index, key=int) + [k for k in keys if k not in chosen]
+
+
 def js_stringify(value: Any) -> str:
     """Compact JSON text of a JSON value, byte for byte as `JSON.stringify` gives it."""
     if isinstance(value, bool) or value is None or isinstance(value, str | int):
@@ -58,6 +71,7 @@ def js_stringify(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ",".join(js_stringify(item) for item in value) + "]"
     if isinstance(value, dict):
-        return "{" + ",".join(f"{_js_string(str(k))}:{js_stringify(v)}"
-                              for k, v in value.items()) + "}"
+        named = {str(k): v for k, v in value.items()}
+        return "{" + ",".join(f"{_js_string(k)}:{js_stringify(named[k])}"
+                              for k in js_key_order(named)) + "}"
     raise TypeError(f"not a JSON value: {type(value).__name__}")

@@ -152,3 +152,14 @@ def test_unknown_scopes_stay_as_written(oracle: Oracle) -> None:
     text = '{"nodes": [], "connections": {}, "a": "Hi {{FIRST_LAST_NAME}} {{ X }}"}'
     ctx = RenderContext(process_id="p", namespace="n", instance_uid="i", parameters={})
     assert render_workflow(workflow_file(text), ctx) == oracle.render(text, {})
+
+
+def test_object_keys_are_written_in_javascript_order(oracle: Oracle) -> None:
+    # Found by the property test: JSON.stringify writes integer-like keys first.
+    value = {"": None, "b": 1, "10": 2, "0": None, "01": 3}
+    ctx = RenderContext(process_id="p", namespace="n", instance_uid="i",
+                        parameters={"V": value, "W": 1})
+    ours = render_workflow(workflow_file(TEMPLATE), ctx)
+    assert ours["nodes"][1]["parameters"]["text"] == (
+        'Hello 1 and {"0":null,"10":2,"":null,"b":1,"01":3}!')
+    assert ours == oracle.render(TEMPLATE, {"V": value, "W": 1})
