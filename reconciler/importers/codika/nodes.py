@@ -9,9 +9,9 @@
   Error with the message tagged `[<error type>]`, which execution records read as
   the error class, so a failed run keeps its status and class.
 - A webhook authenticated with Codika's standard header credential
-  (`{{ORGSECRET_WEBHOOK_AUTH_CRED_ID_TERCESORG}}`) becomes unauthenticated: here
-  a webhook URL holds the installation's uid and is the capability
-  (WEBHOOK-AUTH), and triggers go through `reconciler trigger` or the API.
+  (`{{ORGSECRET_WEBHOOK_AUTH_CRED_ID_TERCESORG}}`) becomes unauthenticated (the
+  import prints it): here authenticated callers go through `reconciler trigger` or the
+  API with an instance key, and a webhook without authentication is public (WEBHOOK-AUTH).
 """
 
 from __future__ import annotations

@@ -84,9 +84,9 @@ def schedule_human_readable(lint: Lint) -> Iterator[Finding]:
 DIFFERENCES: tuple[tuple[str, str, str], ...] = (
     ("webhook-auth-none", "WEBHOOK-AUTH",
      "Codika wants every webhook to authenticate with the organization's header "
-     "credential. Here a webhook URL holds the installation's uid and is the capability "
-     "(PLATFORM-WEBHOOK-PATH); authentication is optional (WEBHOOK-AUTH) and "
-     "`reconciler import codika` removes Codika's standard credential."),
+     "credential. Here authentication is optional (WEBHOOK-AUTH): a webhook without it is "
+     "public, callers that must prove who they are use the trigger API's instance keys, "
+     "and `reconciler import codika` removes Codika's standard credential (printing it)."),
     ("init-missing", "CODIKA-INIT",
      "Codika Init registers a run with their platform. Here the reconciler links runs "
      "itself (the trigger's record id travels with the run), so a workflow without it "

@@ -336,20 +336,22 @@ AUTH_SCOPES = {"ORGCRED", "INSTCRED", "SYSCREDS"}
 
 
 @rule("WEBHOOK-AUTH", C, "must",
-      "Webhooks are capability URLs or authenticate with an installation credential",
+      "Webhooks that authenticate use an installation's credential, never a member's",
       fix=fix_webhook_auth)
 def webhook_auth(lint: Lint) -> Iterator[Finding]:
-    """On this platform a webhook URL holds the installation's uid
-    (PLATFORM-WEBHOOK-PATH), so an unauthenticated webhook (`authentication` absent
-    or `none`) is reachable only by who was given the URL. A webhook may add
-    `basicAuth`, `headerAuth` or `jwtAuth`; it then carries the matching n8n
-    credential (`httpBasicAuth`, `httpHeaderAuth`, `jwtAuth`) from an organization,
-    installation or platform scope (ORGCRED, INSTCRED, SYSCREDS) — never a member's
-    own (USERCRED, FLEXCRED), which other callers could not present. The fix
-    moves a member's credential to the organization's (ORGCRED) of the same
+    """A webhook URL is namespaced by its installation (PLATFORM-WEBHOOK-PATH:
+    `<use case>/<instance id>/<slug>`), so it never collides with another tenant's,
+    but it is not a secret: whoever reads the repository can write it down. An
+    unauthenticated webhook (`authentication` absent or `none`) is therefore public;
+    callers that must prove who they are go through the trigger API (an instance
+    key) or a webhook with authentication. A webhook may add `basicAuth`,
+    `headerAuth` or `jwtAuth`; it then carries the matching n8n credential
+    (`httpBasicAuth`, `httpHeaderAuth`, `jwtAuth`) from an organization,
+    installation or platform scope (ORGCRED, INSTCRED, SYSCREDS) — never a
+    member's own (USERCRED, FLEXCRED), which other callers could not present. The
+    fix moves a member's credential to the organization's (ORGCRED) of the same
     integration, and drops the reference platform's standard webhook credential
-    (`{{ORGSECRET_WEBHOOK_AUTH_CRED_ID_TERCESORG}}`), this platform's URL being the
-    capability."""
+    (`{{ORGSECRET_WEBHOOK_AUTH_CRED_ID_TERCESORG}}`), which has no counterpart here."""
     for _, wf in lint.workflows():
         for node in n8n.nodes(wf):
             if node.type != n8n.WEBHOOK:

@@ -18,7 +18,7 @@ AUTH_CREDENTIAL = {"basicAuth": "httpBasicAuth", "headerAuth": "httpHeaderAuth",
 # A member's own credential cannot be presented by other callers: the fix moves the
 # webhook to the organization's credential of the same integration.
 _MEMBER = re.compile(r"\{\{(USERCRED|FLEXCRED)_([A-Za-z0-9_-]+?)_(ID|NAME)_[A-Z]+\}\}")
-# Codika's standard webhook credential: here the webhook URL is the capability.
+# Codika's standard webhook credential: it has no counterpart here (WEBHOOK-AUTH).
 _CODIKA_STANDARD = "{{ORGSECRET_WEBHOOK_AUTH_CRED_"
 # Replacement by family, first match wins; used only when on the allow-list in force.
 _MODELS = (("opus", "claude-opus-4-1"), ("haiku", "claude-haiku-4-5"),
@@ -72,8 +72,9 @@ def fix_models(content: dict[str, Any], ctx: FixContext) -> None:
 
 @json_fix
 def fix_webhook_auth(content: dict[str, Any], _: FixContext) -> None:
-    """Codika's standard header credential: drop it (the URL is the capability); a
-    member's own credential: the organization's one of the same integration."""
+    """Codika's standard header credential: drop it (no counterpart here: the webhook
+    becomes public); a member's own credential: the organization's one of the same
+    integration."""
     for data in node_dicts(content):
         params, creds = data.get("parameters"), data.get("credentials")
         if data.get("type") != n8n.WEBHOOK or not isinstance(params, dict):
@@ -82,7 +83,7 @@ def fix_webhook_auth(content: dict[str, Any], _: FixContext) -> None:
         ctype = AUTH_CREDENTIAL.get(str(params.get("authentication")))
         ref = creds.get(ctype) if ctype else None
         if ctype and not ref:
-            params.pop("authentication")  # asked for, never configured: a capability URL
+            params.pop("authentication")  # asked for, never configured: n8n would refuse it
             continue
         if not isinstance(ref, dict):
             continue
