@@ -19,6 +19,7 @@ from reconciler.model.platform import PlatformState
 from reconciler.model.repository import DeclaredState, UseCase
 from reconciler.plan import org_errors
 from reconciler.plan.credentials import SYSTEM_OWNER, template_needs
+from reconciler.plan.held import held_lines
 from reconciler.plan.inputs import PlanInput
 from reconciler.plan.planner import Plan, make_plan
 from reconciler.plan.values import BUILT_IN, value_names
@@ -218,16 +219,6 @@ class Engine:
             if self.on_step is not None:
                 self.on_step(res)
         return counted
-
-
-def held_lines(plan: Plan) -> list[str]:
-    """One line per unit the gate held back, with its first reasons."""
-    out = []
-    for kind, ident, problems in plan.held:
-        why = "; ".join(f"{p} ({p.rule})" for p in problems[:3])
-        more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
-        out.append(f"held {kind.replace('_', ' ')} {ident or 'platform'}: {why}{more}")
-    return out
 
 
 def _outcome(plan: Plan, result: ApplyResult) -> str:

@@ -5,17 +5,19 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.adapters import git
-from reconciler.adapters.n8n_client import N8nClient
 from reconciler.adapters.secrets import hash_key_from, secret_sources_from_env
-from reconciler.apply.engine import Engine
 from reconciler.errors import ConfigError
 from reconciler.load.releases import Releases, read_releases
 from reconciler.load.repository import load_partial
 from reconciler.load.source import FolderSource, GitSource
 from reconciler.model.repository import DeclaredState
 from reconciler.store.db import Store, state_path
+
+if TYPE_CHECKING:  # imported when used: `plan --offline` needs neither httpx nor the applier
+    from reconciler.apply.engine import Engine
 
 
 def open_store(path: str | None = None, *, create: bool = True) -> Store:
@@ -37,6 +39,9 @@ def n8n_from_env() -> tuple[str, str]:
 
 
 def make_engine(store: Store, hash_key: bytes | None = None) -> Engine:
+    from reconciler.adapters.n8n_client import N8nClient
+    from reconciler.apply.engine import Engine
+
     url, key = n8n_from_env()
     return Engine(store=store, client=N8nClient(url, key),
                   secrets=secret_sources_from_env(os.environ),
