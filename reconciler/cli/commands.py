@@ -11,7 +11,6 @@ import importlib
 from typing import NamedTuple
 
 import click
-from click.utils import make_default_short_help
 
 
 class Entry(NamedTuple):
@@ -68,6 +67,10 @@ def all_commands() -> list[click.Command]:
     return [load_command(name) for name in COMMANDS]
 
 
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:max(limit - 3, 0)].rstrip() + "..."
+
+
 class LazyGroup(click.Group):
     """A group whose commands are imported when they are looked up, not before."""
 
@@ -87,8 +90,9 @@ class LazyGroup(click.Group):
         rows = []
         for name in names:
             loaded = self.commands.get(name)
+            entry: Entry = COMMANDS[name]
             text = (loaded.get_short_help_str(limit) if loaded is not None
-                    else make_default_short_help(COMMANDS[name].short_help, limit))
+                    else _shorten(entry.short_help, limit))
             rows.append((name, text))
         with formatter.section("Commands"):
             formatter.write_dl(rows)
