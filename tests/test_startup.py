@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -57,3 +58,14 @@ def test_lazy_help_lists_what_the_commands_say() -> None:
     assert set(cli_main.cli.commands) == set(COMMANDS)
     with click.Context(cli_main.cli) as ctx:
         assert "Commands:" in cli_main.cli.get_help(ctx)
+
+
+def test_lazy_help_reads_as_the_eager_one_at_any_width() -> None:
+    for columns in ("50", "80", "120"):
+        env = {**os.environ, "COLUMNS": columns}
+        lazy, eager = (subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env,
+            timeout=60, check=True).stdout for code in (
+                "from reconciler.cli.main import entry; entry(['--help'])",
+                "from reconciler.cli import main as m; m._register(); m.entry(['--help'])"))
+        assert lazy == eager, columns

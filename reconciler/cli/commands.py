@@ -68,7 +68,16 @@ def all_commands() -> list[click.Command]:
 
 
 def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:max(limit - 3, 0)].rstrip() + "..."
+    """As click shortens a help text: whole words, then '...'."""
+    if len(text) <= limit:
+        return text
+    out = ""
+    for word in text.split():
+        longer = f"{out} {word}" if out else word
+        if len(longer) + 3 > limit:
+            break
+        out = longer
+    return out + "..."
 
 
 class LazyGroup(click.Group):
