@@ -24,6 +24,7 @@ from reconciler.plan.credentials import (
 )
 from reconciler.plan.inputs import LiveWorkflow, PlanInput
 from reconciler.plan.instances import Desired, desired_instances
+from reconciler.plan.nogc import collector_paused
 from reconciler.plan.org_errors import USE_CASE as ERRORS_USE_CASE
 from reconciler.plan.org_errors import WORKFLOW as ERRORS_WORKFLOW
 from reconciler.plan.org_errors import error_instances, error_workflow_ref
@@ -88,6 +89,11 @@ def make_plan(inp: PlanInput) -> Plan:
     paths against what is live) holds its unit the same way. A platform problem
     holds everything: PlanError.
     """
+    with collector_paused():
+        return _make_plan(inp)
+
+
+def _make_plan(inp: PlanInput) -> Plan:
     gate = gate_for(inp.declared, inp.release_problems)
     for _ in range(_ROUNDS):
         if gate.platform:
