@@ -315,9 +315,11 @@ class Applier:
     def _do_put_workflow(self, step: PutWorkflow, group: _Group | None) -> None:
         body = self._resolve(step.body)
         if step.n8n_id is None:
+            # No tag write: the SQLite mapping and the bracketed name identify the
+            # workflow (a run killed before the mapping is written finds it by name),
+            # so a create is one write, not two.
             created = self.client.create_workflow(body)
             n8n_id = str(created["id"])
-            self.client.set_workflow_tags(n8n_id, [self._managed_tag()])
             version_id = created.get("versionId")
         else:
             n8n_id = str(self._resolve(step.n8n_id))  # pending: made earlier in this run

@@ -178,7 +178,7 @@ def _identify(ctx: InstanceContext, workflow_id: str) -> str | None:
         chosen = pick.id
         ctx.steps.append(AdoptWorkflow(group=ctx.instance_id, workflow_id=workflow_id,
                                        n8n_id=pick.id, content_hash=pick.content_hash,
-                                       version_id=pick.version_id, tag=not pick.tagged))
+                                       version_id=pick.version_id, tag=False))  # no tag needed
     for extra in candidates:
         if extra.id != chosen:
             ctx.steps.append(DeleteStray(group=ctx.instance_id, n8n_id=extra.id,
