@@ -67,8 +67,9 @@ def workflow_text(index: int) -> str:
 
 
 def generate(root: Path, use_cases: int, instances: int) -> None:
-    """U use cases owned by OWNER; instances spread evenly, one per user and use case."""
-    per_use_case = max(1, instances // use_cases)
+    """U use cases owned by OWNER; instances spread evenly, one per user and use case
+    (none: the owners' dev environments alone, one workflow a use case)."""
+    per_use_case = max(1, instances // use_cases) if instances else 0
     people = [{"id": OWNER, "name": "Owner", "email": "owner@bench.example"}]
     people += [{"id": f"u{i}", "name": f"User {i}", "email": f"u{i}@bench.example"}
                for i in range(per_use_case)]

@@ -140,6 +140,7 @@ class Engine:
     error_callback: str | None = None  # the daemon's URL as n8n sees it
     stop: threading.Event = field(default_factory=threading.Event)
     on_step: Callable[[StepResult], None] | None = None
+    apply_workers: int = 1  # > 1: independent instance groups applied concurrently
 
     def build_input(self, declared: DeclaredState,
                     publications: frozenset[tuple[str, str]] = frozenset(),
@@ -189,7 +190,8 @@ class Engine:
             # changes nothing in the state either.
             sync_platform(self.store, declared)
             result = Applier(self.client, self.store, self.secrets, self.hash_key, inp,
-                             run_id, self.stop, self._counting(writer, run_id)).apply(plan)
+                             run_id, self.stop, self._counting(writer, run_id),
+                             workers=self.apply_workers).apply(plan)
             outcome = _outcome(plan, result)
             error = "; ".join([*(f"{g}: {c}" for g, c in [*result.failed_groups.items(),
                                                            *result.held_back.items()]),

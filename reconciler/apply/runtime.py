@@ -46,7 +46,17 @@ def make_engine(store: Store, hash_key: bytes | None = None) -> Engine:
     return Engine(store=store, client=N8nClient(url, key),
                   secrets=secret_sources_from_env(os.environ),
                   hash_key=hash_key or hash_key_from(Path(store.path).resolve().parent),
-                  base_url=url, error_callback=os.environ.get("RECONCILER_API_URL") or None)
+                  base_url=url, error_callback=os.environ.get("RECONCILER_API_URL") or None,
+                  apply_workers=apply_workers())
+
+
+def apply_workers() -> int:
+    """RECONCILER_APPLY_WORKERS: instance groups applied at once (default 1, sequential)."""
+    text = os.environ.get("RECONCILER_APPLY_WORKERS", "1").strip() or "1"
+    if not text.isdigit() or not 1 <= int(text) <= 32:
+        raise ConfigError(f"RECONCILER_APPLY_WORKERS must be a number from 1 to 32, "
+                          f"not {text!r}")
+    return int(text)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -125,6 +126,7 @@ class Store:
         except (sqlite3.Error, OSError) as exc:
             raise StateError(f"{self.path}: cannot open the state file: {exc}") from None
         self.conn = conn
+        self._tx = threading.RLock()
         self.db = sqlite_utils.Database(conn)
         self._migrate()
 
@@ -141,17 +143,20 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StateError(f"{self.path}: {exc}") from None
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
-            self.conn.execute("COMMIT")
+        # One connection: threads of a concurrent apply take turns (RLock: a step may
+        # nest a read in its own transaction).
+        with self._tx:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StateError(f"{self.path}: {exc}") from None
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
 
     def mark_interrupted(self) -> int:
         """Runs a dead process left unfinished become `interrupted`; how many.
