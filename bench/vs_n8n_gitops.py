@@ -13,6 +13,9 @@ n8n-gitops deploys a manifest of N active workflows. One change edits one workfl
 
     .venv/bin/python bench/vs_n8n_gitops.py [--sizes 100,200] [--rounds 3] [--quick]
 
+The reconciler applies with RECONCILER_APPLY_WORKERS=4 (BENCH_APPLY_WORKERS=1 for
+the sequential default); n8n-gitops has no such setting (one request at a time).
+
 Last line: first_deploy_ratio=X one_change_ratio=Y one_change_write_ratio=Z
 (n8n-gitops's time or writes over the reconciler's: first deploy at the largest size,
 one change at the largest size where n8n-gitops still works.)
@@ -46,6 +49,7 @@ PEER = "n8n-gitops==0.4.1"
 PEER_VENV = Path.home() / ".cache" / "n8n-reconciler" / "bench" / "n8n-gitops-0.4.1"
 RECONCILER = Path(sys.executable).with_name("reconciler")
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
+WORKERS = int(os.environ.get("BENCH_APPLY_WORKERS", "4"))  # the reconciler's apply pool
 
 
 def peer_cli() -> Path:
@@ -99,7 +103,8 @@ class Side:
             env = {**os.environ, "RECONCILER_N8N_URL": self.proxy.url,
                    "RECONCILER_N8N_API_KEY": self.key,
                    "RECONCILER_STATE": str(self.work / "state.sqlite"),
-                   "RECONCILER_SECRETS_DIR": str(self.work / "secrets")}
+                   "RECONCILER_SECRETS_DIR": str(self.work / "secrets"),
+                   "RECONCILER_APPLY_WORKERS": str(WORKERS)}
             env.pop("RECONCILER_API_URL", None)
             return [str(RECONCILER), "apply", "--yes", "--path", str(self.repo)], env
         return [str(peer_cli()), "deploy", "--api-url", self.proxy.url, "--api-key", self.key,
@@ -221,7 +226,8 @@ def report(results: Results, sizes: list[int]) -> None:
     first = med(big, "n8n-gitops", "first") / med(big, "reconciler", "first")
     change = med(at, "n8n-gitops", "change") / med(at, "reconciler", "change")
     write_ratio = writes(at, "n8n-gitops", "change") / max(1, writes(at, "reconciler", "change"))
-    print(f"(one change compared at {at} workflows, the largest where n8n-gitops redeploys)")
+    print(f"(one change compared at {at} workflows, the largest where n8n-gitops redeploys;"
+          f" the reconciler applied with RECONCILER_APPLY_WORKERS={WORKERS})")
     print(f"first_deploy_ratio={first:.2f} one_change_ratio={change:.2f} "
           f"one_change_write_ratio={write_ratio:.2f}")
 
