@@ -233,9 +233,13 @@ def measure(repo: pygit2.Repository, work: Path, url: str, key: str, rounds: int
     daemon = subprocess.Popen(
         [str(Path(sys.executable).with_name("reconciler")), "run", "--repo",
          f"file://{work / 'repo'}", "--interval", "3600", "--listen", f"127.0.0.1:{port}"],
-        env=env, stderr=subprocess.DEVNULL)
+        env=env, stderr=(work / "daemon.log").open("wb"))
     try:
-        wait(lambda: (r := last_run(state)) and r["finished"], 120, "the first reconcile")
+        try:
+            wait(lambda: (r := last_run(state)) and r["finished"], 300, "the first reconcile")
+        except SystemExit:
+            sys.stderr.write((work / "daemon.log").read_text(errors="replace")[-3000:])
+            raise
         path = webhook_path(url, key)
         wait(lambda: answers(url, path, "version 1.0.0"), 60, "the first answer")
         hook = f"http://127.0.0.1:{port}/hooks/github"
