@@ -50,6 +50,8 @@ def test_failing_group_rolls_back_alone_under_concurrency(platform: Platform) ->
     old_summarize = live["Lead enrichment - summarize [lead-enrichment-globex/summarize]"]
     platform.edit_text("use-cases/lead-enrichment/workflows/summarize.json",
                        '"maxTokensToSample": 300', '"maxTokensToSample": 600')
+    platform.edit_text("use-cases/lead-enrichment/workflows/main.json",
+                       '"respondWith": "firstIncomingItem"', '"respondWith": "allIncomingItems"')
     platform.bump("lead-enrichment", "1.3.0")
     platform.publications.add(("lead-enrichment", "1.3.0"))
     out = reconcile(platform, Wrapped(platform.client, fail_publish=globex_main))
