@@ -236,7 +236,7 @@ def measure(repo: pygit2.Repository, work: Path, url: str, key: str, rounds: int
         env=env, stderr=(work / "daemon.log").open("wb"))
     try:
         try:
-            wait(lambda: (r := last_run(state)) and r["finished"], 300, "the first reconcile")
+            wait(lambda: (r := last_run(state)) and r["finished"], 600, "the first reconcile")
         except SystemExit:
             sys.stderr.write((work / "daemon.log").read_text(errors="replace")[-3000:])
             raise
