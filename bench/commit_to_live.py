@@ -5,7 +5,7 @@ POST a signed GitHub push to the daemon, and poll n8n's production webhook until
 answers with the new version. Printed per round: webhook -> run started, the run,
 run finished -> webhook answering, and the total.
 
-    .venv/bin/python bench/commit_to_live.py [--rounds 5]
+    .venv/bin/python bench/commit_to_live.py [--rounds 5] [--quick]
 
 Uses RECONCILER_N8N_URL/RECONCILER_N8N_API_KEY if set (a scratch n8n: the bench
 deploys to it), else starts a managed n8n in a temporary folder and stops it after.
@@ -213,7 +213,10 @@ def round_trip(repo: pygit2.Repository, work: Path, state: Path, hook: str, url:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="one round")
     args = parser.parse_args()
+    if args.quick:
+        args.rounds = 1
     with tempfile.TemporaryDirectory(prefix="bench-commit-to-live-") as tmp:
         work = Path(tmp)
         repo = make_repo(work / "repo")
@@ -230,9 +233,13 @@ def measure(repo: pygit2.Repository, work: Path, url: str, key: str, rounds: int
     daemon = subprocess.Popen(
         [str(Path(sys.executable).with_name("reconciler")), "run", "--repo",
          f"file://{work / 'repo'}", "--interval", "3600", "--listen", f"127.0.0.1:{port}"],
-        env=env, stderr=subprocess.DEVNULL)
+        env=env, stderr=(work / "daemon.log").open("wb"))
     try:
-        wait(lambda: (r := last_run(state)) and r["finished"], 120, "the first reconcile")
+        try:
+            wait(lambda: (r := last_run(state)) and r["finished"], 600, "the first reconcile")
+        except SystemExit:
+            sys.stderr.write((work / "daemon.log").read_text(errors="replace")[-3000:])
+            raise
         path = webhook_path(url, key)
         wait(lambda: answers(url, path, "version 1.0.0"), 60, "the first answer")
         hook = f"http://127.0.0.1:{port}/hooks/github"

@@ -5,13 +5,13 @@ the pure plan time, the first apply, a reconcile with nothing to do, and one cha
 workflow published to the instances that follow it. Prints n8n reads and writes for
 each, and times as ratios to the no-op reconcile (one run, one machine).
 
-    .venv/bin/python bench/reconcile_scale.py [--use-cases 100] [--instances 1000]
+    .venv/bin/python bench/reconcile_scale.py [--use-cases 100] [--instances 1000] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,56 +29,8 @@ from reconciler.plan.planner import make_plan
 from reconciler.store.db import Store
 from reconciler.store.state import snapshot
 
-HOOK = "{{PROCDATA_PROCESS_ID_ATADCORP}}/{{USERDATA_PROCESS_INSTANCE_UID_ATADRESU}}/run"
-
-
-def workflow(index: int) -> dict[str, Any]:
-    return {
-        "name": f"Bench {index}",
-        "nodes": [
-            {"name": "Run", "type": "n8n-nodes-base.webhook", "typeVersion": 2.1,
-             "position": [0, 0], "webhookId": f"00000000-0000-4000-8000-{index:012d}",
-             "parameters": {"httpMethod": "POST", "path": HOOK, "responseMode": "lastNode",
-                            "options": {}}},
-            {"name": "Answer", "type": "n8n-nodes-base.set", "typeVersion": 3.4,
-             "position": [220, 0],
-             "parameters": {"assignments": {"assignments": [
-                 {"id": "a", "name": "greeting", "type": "string",
-                  "value": "{{INSTPARM_GREETING_MRAPTSNI}}"}]}, "options": {}}},
-        ],
-        "connections": {"Run": {"main": [[{"node": "Answer", "type": "main", "index": 0}]]}},
-        "settings": {"executionOrder": "v1"},
-    }
-
-
-def generate(root: Path, use_cases: int, instances: int) -> None:
-    users = max(1, instances // use_cases)
-    people = [{"id": f"u{i}", "name": f"User {i}", "email": f"u{i}@bench.example"}
-              for i in range(users)]
-    platform = {"users": people, "organizations": [
-        {"id": "bench", "name": "Bench", "members": [{"user": p["id"]} for p in people]}]}
-    (root / "instances").mkdir(parents=True)
-    (root / "platform.yaml").write_text(json.dumps(platform), encoding="utf-8")
-    for u in range(use_cases):
-        folder = root / "use-cases" / f"uc{u}"
-        (folder / "workflows").mkdir(parents=True)
-        (folder / "workflows" / "main.json").write_text(
-            json.dumps(workflow(u), indent=2) + "\n", encoding="utf-8")
-        (folder / "version.json").write_text('{"version": "1.0.0"}\n', encoding="utf-8")
-        config = {
-            "process": {"title": f"Bench {u}", "description": "benchmark", "type": "personal",
-                        "visibility": {"level": "organizational"},
-                        "owner": {"user": "u0", "org": "bench"}},
-            "workflows": [{"id": "main", "file": "workflows/main.json", "name": f"Bench {u}",
-                           "triggers": [{"type": "http", "path": "run"}]}],
-            "parameters": {"GREETING": {"type": "string", "default": "hello"}},
-        }
-        (folder / "use-case.yaml").write_text(json.dumps(config), encoding="utf-8")
-        for i in range(instances // use_cases):
-            spec = {"use_case": f"uc{u}", "owner": {"user": f"u{i}"},
-                    "parameters": {"GREETING": f"hi {i}"}}
-            (root / "instances" / f"uc{u}-u{i}.yaml").write_text(json.dumps(spec),
-                                                                  encoding="utf-8")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scale_repo import generate  # a sibling module, not a package
 
 
 def timed(label: str, fn: Any, client: N8nClient, rows: list[tuple[str, float, int, int]]) -> Any:
@@ -95,7 +47,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--use-cases", type=int, default=100)
     parser.add_argument("--instances", type=int, default=1000)
+    parser.add_argument("--quick", action="store_true", help="3 use cases, 6 instances")
     args = parser.parse_args()
+    if args.quick:
+        args.use_cases, args.instances = 3, 6
     with tempfile.TemporaryDirectory(prefix="reconciler-bench-") as tmp:
         root = Path(tmp)
         repo = root / "repo"

@@ -21,6 +21,7 @@ from typing import Any
 from reconciler.adapters.n8n_client import N8nClient
 from reconciler.adapters.secrets import SecretKey, SecretSource
 from reconciler.apply.gate import held_back
+from reconciler.apply.parallel import run_blocks
 from reconciler.errors import N8nBadRequest, ReconcilerError, SecretMissing
 from reconciler.load.stored import template_payload
 from reconciler.model.platform import template_id
@@ -97,7 +98,8 @@ class Applier:
     def __init__(self, client: N8nClient, store: Store, secrets: SecretSource,
                  hash_key: bytes, inp: PlanInput, run_id: int,
                  stop: threading.Event | None = None,
-                 on_step: Callable[[StepResult], None] | None = None) -> None:
+                 on_step: Callable[[StepResult], None] | None = None,
+                 workers: int = 1) -> None:
         self.client = client
         self.store = store
         self.writer = StateWriter(store)
@@ -112,6 +114,8 @@ class Applier:
         self._tag_id: str | None = None
         self._live_credentials: list[dict[str, Any]] | None = None
         self._seq = 0
+        self.workers = workers  # > 1: independent groups concurrently (apply/parallel.py)
+        self._journal = threading.Lock()  # one journal sequence across worker threads
 
     # --- driver ---------------------------------------------------------------------
 
@@ -119,6 +123,11 @@ class Applier:
         result = ApplyResult()
         index = 0
         steps = list(plan.steps)
+        if self.workers > 1:
+            result.stopped = not run_blocks(
+                steps, self.workers, self.stop.is_set, lambda s: self._run(s, result),
+                lambda block: self._apply_group(block, result))
+            index = len(steps)
         while index < len(steps):
             if self.stop.is_set():
                 result.stopped = True
@@ -217,6 +226,10 @@ class Applier:
                 continue  # best effort: the next run sees the difference and repairs it
 
     def _record(self, result: ApplyResult, res: StepResult, started: str) -> None:
+        with self._journal:
+            self._journal_step(result, res, started)
+
+    def _journal_step(self, result: ApplyResult, res: StepResult, started: str) -> None:
         result.results.append(res)
         self._seq += 1
         step = res.step
@@ -315,9 +328,11 @@ class Applier:
     def _do_put_workflow(self, step: PutWorkflow, group: _Group | None) -> None:
         body = self._resolve(step.body)
         if step.n8n_id is None:
+            # No tag write: the SQLite mapping and the bracketed name identify the
+            # workflow (a run killed before the mapping is written finds it by name),
+            # so a create is one write, not two.
             created = self.client.create_workflow(body)
             n8n_id = str(created["id"])
-            self.client.set_workflow_tags(n8n_id, [self._managed_tag()])
             version_id = created.get("versionId")
         else:
             n8n_id = str(self._resolve(step.n8n_id))  # pending: made earlier in this run

@@ -19,6 +19,7 @@ from reconciler.model.platform import PlatformState
 from reconciler.model.repository import DeclaredState, UseCase
 from reconciler.plan import org_errors
 from reconciler.plan.credentials import SYSTEM_OWNER, template_needs
+from reconciler.plan.held import held_lines
 from reconciler.plan.inputs import PlanInput
 from reconciler.plan.planner import Plan, make_plan
 from reconciler.plan.values import BUILT_IN, value_names
@@ -140,6 +141,7 @@ class Engine:
     error_callback: str | None = None  # the daemon's URL as n8n sees it
     stop: threading.Event = field(default_factory=threading.Event)
     on_step: Callable[[StepResult], None] | None = None
+    apply_workers: int = 1  # > 1: independent instance groups applied concurrently
 
     def build_input(self, declared: DeclaredState,
                     publications: frozenset[tuple[str, str]] = frozenset(),
@@ -190,7 +192,8 @@ class Engine:
             sync_platform(self.store, declared)
             ledger.sync_accounts(self.store, declared.platform)
             result = Applier(self.client, self.store, self.secrets, self.hash_key, inp,
-                             run_id, self.stop, self._counting(writer, run_id)).apply(plan)
+                             run_id, self.stop, self._counting(writer, run_id),
+                             workers=self.apply_workers).apply(plan)
             outcome = _outcome(plan, result)
             error = "; ".join([*(f"{g}: {c}" for g, c in [*result.failed_groups.items(),
                                                            *result.held_back.items()]),
@@ -222,16 +225,6 @@ class Engine:
             if self.on_step is not None:
                 self.on_step(res)
         return counted
-
-
-def held_lines(plan: Plan) -> list[str]:
-    """One line per unit the gate held back, with its first reasons."""
-    out = []
-    for kind, ident, problems in plan.held:
-        why = "; ".join(f"{p} ({p.rule})" for p in problems[:3])
-        more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
-        out.append(f"held {kind.replace('_', ' ')} {ident or 'platform'}: {why}{more}")
-    return out
 
 
 def _outcome(plan: Plan, result: ApplyResult) -> str:

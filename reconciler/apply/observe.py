@@ -12,18 +12,19 @@ from typing import Any
 from reconciler.adapters.n8n_client import N8nClient
 from reconciler.plan.inputs import MANAGED_TAG, LiveWorkflow, Observed
 from reconciler.plan.workflows import parse_workflow_name
-from reconciler.render.normalize import content_hash, normalize_for_compare
+from reconciler.render.normalize import normalize_for_compare, normalized_hash
 
 
 def live_workflow(raw: dict[str, Any], ignore_positions: bool) -> LiveWorkflow:
+    normal = normalize_for_compare(raw, ignore_positions=ignore_positions)  # once: hash it too
     return LiveWorkflow(
         id=str(raw["id"]),
         name=str(raw.get("name", "")),
         version_id=raw.get("versionId"),
         active_version_id=raw.get("activeVersionId"),
         archived=bool(raw.get("isArchived", False)),
-        content_hash=content_hash(raw, ignore_positions=ignore_positions),
-        normalized=normalize_for_compare(raw, ignore_positions=ignore_positions),
+        content_hash=normalized_hash(normal),
+        normalized=normal,
         tagged=any(t.get("name") == MANAGED_TAG for t in raw.get("tags") or []
                    if isinstance(t, dict)),
     )

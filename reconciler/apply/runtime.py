@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from reconciler.adapters import git
-from reconciler.adapters.n8n_client import N8nClient
 from reconciler.adapters.secrets import hash_key_from, secret_sources_from_env
-from reconciler.apply.engine import Engine
 from reconciler.errors import ConfigError
 from reconciler.load.releases import Releases, read_releases
 from reconciler.load.repository import load_partial
 from reconciler.load.source import FolderSource, GitSource
 from reconciler.model.repository import DeclaredState
 from reconciler.store.db import Store, state_exists, state_path
+
+if TYPE_CHECKING:  # imported when used: `plan --offline` needs neither httpx nor the applier
+    from reconciler.apply.engine import Engine
 
 
 def open_store(path: str | None = None, *, create: bool = True) -> Store:
@@ -36,11 +38,24 @@ def n8n_from_env() -> tuple[str, str]:
 
 
 def make_engine(store: Store, hash_key: bytes | None = None) -> Engine:
+    from reconciler.adapters.n8n_client import N8nClient
+    from reconciler.apply.engine import Engine
+
     url, key = n8n_from_env()
     return Engine(store=store, client=N8nClient(url, key),
                   secrets=secret_sources_from_env(os.environ),
                   hash_key=hash_key or hash_key_from(store.local_dir),
-                  base_url=url, error_callback=os.environ.get("RECONCILER_API_URL") or None)
+                  base_url=url, error_callback=os.environ.get("RECONCILER_API_URL") or None,
+                  apply_workers=apply_workers())
+
+
+def apply_workers() -> int:
+    """RECONCILER_APPLY_WORKERS: instance groups applied at once (default 1, sequential)."""
+    text = os.environ.get("RECONCILER_APPLY_WORKERS", "1").strip() or "1"
+    if not text.isdigit() or not 1 <= int(text) <= 32:
+        raise ConfigError(f"RECONCILER_APPLY_WORKERS must be a number from 1 to 32, "
+                          f"not {text!r}")
+    return int(text)
 
 
 @dataclass

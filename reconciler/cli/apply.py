@@ -7,12 +7,12 @@ from typing import Any
 
 import click
 
-from reconciler.apply.engine import held_lines
 from reconciler.apply.runtime import load_declared, make_engine, open_store
 from reconciler.cli.output import color, output_option
 from reconciler.cli.plan import _parse, load_saved, repo_options
 from reconciler.cli.progress import ApplyProgress
 from reconciler.errors import UsageError
+from reconciler.plan.held import held_lines
 from reconciler.report.show import render_run
 from reconciler.store.lock import StateLock
 

@@ -14,13 +14,14 @@ import traceback
 
 import click
 
+from reconciler.cli.commands import COMMANDS, LazyGroup, load_command
 from reconciler.cli.output import OUTPUT
 from reconciler.errors import ExitCode, InvalidInput, PlanError, ReconcilerError
 
 GLOBAL_FLAGS = ("--debug", "--no-color")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="n8n-reconciler")
 @click.option("--debug", is_flag=True, help="Show the traceback of an internal error.")
 @click.option("--no-color", is_flag=True,
@@ -37,14 +38,11 @@ def cli(debug: bool, no_color: bool) -> None:
 
 
 def _register() -> None:
-    # Imported here so that `reconciler --help` lists every command; each module
-    # holds one command (or one group of closely related sub-commands).
-    from reconciler.cli import commands
-
-    if cli.commands:
-        return
-    for command in commands.all_commands():
-        cli.add_command(command)
+    """Every command imported and registered (tests and docs read `cli.commands`);
+    the CLI itself imports only the command it runs (LazyGroup)."""
+    for name in COMMANDS:
+        if name not in cli.commands:
+            cli.add_command(load_command(name), name)
 
 
 def _global_flags(argv: list[str]) -> list[str]:
@@ -58,7 +56,6 @@ def _global_flags(argv: list[str]) -> list[str]:
 
 def entry(argv: list[str] | None = None) -> int:
     """Console-script entry point: the single error boundary."""
-    _register()
     args = _global_flags(list(sys.argv[1:] if argv is None else argv))
     try:
         result = cli.main(args=args, prog_name="reconciler", standalone_mode=False)

@@ -7,18 +7,21 @@ import os
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from reconciler.apply.engine import Engine, held_lines
 from reconciler.apply.runtime import load_declared, make_engine, open_store
 from reconciler.cli.output import output_option
 from reconciler.errors import ConfigError, InvalidInput, Problem
 from reconciler.model.repository import DeclaredState, UseCase
+from reconciler.plan.held import held_lines
 from reconciler.plan.planner import Plan
 from reconciler.plan.show import plan_json, render_plan
 from reconciler.store.db import Store, state_exists, state_path
+
+if TYPE_CHECKING:  # the engine (httpx, the applier) is imported only to plan against n8n
+    from reconciler.apply.engine import Engine
 
 
 def run(repo: str | None, ref: str | None, path: str | None, fmt: str, detailed: bool,

@@ -28,6 +28,7 @@ from reconciler.daemon.records import (
     save_tags,
     set_meta,
 )
+from reconciler.daemon.revision_cache import RevisionCache
 from reconciler.errors import GitError, InvalidInput, Problem
 from reconciler.load.releases import TAG_RE, Releases, read_releases
 from reconciler.load.repository import load_partial
@@ -84,6 +85,7 @@ class Daemon:
         self._retry_at: float | None = None
         # Replicas on a PostgreSQL state: only the lease holder polls and reconciles.
         self.may_reconcile: Callable[[], bool] = lambda: True
+        self.revisions = RevisionCache()  # same commit, same tags: nothing is parsed again
 
     # --- scheduling ------------------------------------------------------------------
 
@@ -230,12 +232,15 @@ class Daemon:
         repo = self.watcher.repository()
         label = f"{self.watcher.label}@{self.config.branch}"
         try:  # a partial load: the gate holds back what did not load, the rest goes on
-            declared = load_partial(GitSource(repo, seen.branch, label=label))
-            releases = read_releases(repo)
+            declared = self.revisions.state(seen.branch) or load_partial(
+                GitSource(repo, seen.branch, label=label))
+            releases = self.revisions.releases_for(seen.tags) or read_releases(repo)
         except InvalidInput as exc:
             return self._bad_input(seen, trigger, exc.problems, extra)
         except GitError as exc:
             return self._bad_input(seen, trigger, [Problem(label, str(exc), rule="git")], extra)
+        self.revisions.keep_state(seen.branch, declared)
+        self.revisions.keep_releases(seen.tags, releases)
         return declared, releases
 
     def _bad_input(self, seen: Seen, trigger: str, problems: Sequence[Problem],

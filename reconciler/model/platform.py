@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 TEMPLATE_STATUSES = ("inactive", "published", "deprecated")
@@ -100,8 +101,16 @@ class PlatformState:
     period: str = ""  # the current credit period (YYYY-MM, UTC)
     debits: dict[str, int] = field(default_factory=dict)  # account -> credits used in it
 
+    @cached_property
+    def _mappings_by_instance(self) -> dict[str, dict[str, MappingRec]]:
+        # Indexed once per snapshot: a scan per instance made planning quadratic.
+        index: dict[str, dict[str, MappingRec]] = {}
+        for (inst, wf), m in self.mappings.items():
+            index.setdefault(inst, {})[wf] = m
+        return index
+
     def instance_mappings(self, instance_id: str) -> dict[str, MappingRec]:
-        return {wf: m for (inst, wf), m in self.mappings.items() if inst == instance_id}
+        return dict(self._mappings_by_instance.get(instance_id, {}))
 
     def published_versions(self, use_case: str) -> list[str]:
         return [t.version for t in self.templates.values()

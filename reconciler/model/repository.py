@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from reconciler.errors import Problem
@@ -82,3 +83,15 @@ class DeclaredState:
     load_problems: tuple[Problem, ...] = ()
     broken_use_cases: frozenset[str] = frozenset()
     broken_instances: frozenset[str] = frozenset()
+
+    @cached_property
+    def user_orgs(self) -> dict[str, list[str]]:
+        """User id -> the organizations it is a member of, in platform.yaml's order.
+
+        Indexed once per state: every instance asks, and a scan of every org's
+        members per instance grows with instances times members."""
+        found: dict[str, list[str]] = {}
+        for org in self.platform.organizations:
+            for user in dict.fromkeys(m.user for m in org.members):
+                found.setdefault(user, []).append(org.id)
+        return found

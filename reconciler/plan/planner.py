@@ -15,17 +15,20 @@ from typing import Any
 from reconciler.errors import PlanError, Problem
 from reconciler.load.stored import use_case_from_template
 from reconciler.model.platform import InstanceRec, template_id
+from reconciler.plan.analysis import analyse
 from reconciler.plan.credentials import (
     CredentialUse,
     credential_refs,
     credential_steps,
     resolve_uses,
-    template_needs,
 )
 from reconciler.plan.inputs import LiveWorkflow, PlanInput
 from reconciler.plan.instances import Desired, desired_instances
+from reconciler.plan.nogc import collector_paused
 from reconciler.plan.org_errors import USE_CASE as ERRORS_USE_CASE
+from reconciler.plan.org_errors import WORKFLOW as ERRORS_WORKFLOW
 from reconciler.plan.org_errors import error_instances, error_workflow_ref
+from reconciler.plan.org_errors import instance_id as error_instance_id
 from reconciler.plan.quota import apply_quota
 from reconciler.plan.steps import (
     AddNotice,
@@ -37,7 +40,7 @@ from reconciler.plan.steps import (
     pending,
 )
 from reconciler.plan.switch import hold_switches
-from reconciler.plan.values import BUILT_IN, value_names
+from reconciler.plan.values import BUILT_IN
 from reconciler.plan.versions import build_catalog
 from reconciler.plan.webhooks import webhook_problems
 from reconciler.plan.workflows import (
@@ -87,6 +90,11 @@ def make_plan(inp: PlanInput) -> Plan:
     paths against what is live) holds its unit the same way. A platform problem
     holds everything: PlanError.
     """
+    with collector_paused():
+        return _make_plan(inp)
+
+
+def _make_plan(inp: PlanInput) -> Plan:
     gate = gate_for(inp.declared, inp.release_problems)
     for _ in range(_ROUNDS):
         if gate.platform:
@@ -114,7 +122,7 @@ def _plan_steps(inp: PlanInput) -> tuple[list[Step], list[tuple[Problem, Unit | 
     for d in wanted.desired:
         if d.template is None or d.archived:
             continue
-        uses, missing = resolve_uses(template_needs(d.template.workflows), instance_id=d.id,
+        uses, missing = resolve_uses(set(analyse(d.template).needs), instance_id=d.id,
                                      user=d.owner_user, org=d.owner_org, secrets=inp.secrets)
         missing += missing_values(inp, d)
         uses_by_instance[d.id], missing_by_instance[d.id] = uses, missing
@@ -146,7 +154,7 @@ def held_credentials(inp: PlanInput) -> set[str]:
         stored = inp.state.templates.get(template_id(rec.use_case, rec.version))
         if stored is None:
             continue
-        uses, _ = resolve_uses(template_needs(use_case_from_template(stored).workflows),
+        uses, _ = resolve_uses(set(analyse(use_case_from_template(stored)).needs),
                                instance_id=rec.id, user=rec.owner_user, org=rec.owner_org,
                                secrets=inp.secrets)
         keep |= {u.key for u in uses}
@@ -181,7 +189,7 @@ def member_of(inp: PlanInput, d: Desired) -> str:
 def missing_values(inp: PlanInput, d: Desired) -> list[str]:
     """MEMSECRT and ORGSECRET values a template needs that no secret source holds."""
     assert d.template is not None
-    names = value_names(d.template.workflows)
+    names = analyse(d.template).values
     member = inp.member_values.get(member_of(inp, d), {})
     org = inp.org_values.get(d.owner_org, {})
     missing = [f"member.{member_of(inp, d)}.{n}" for n in sorted(names["MEMSECRT"])
@@ -228,8 +236,10 @@ def _render_base(inp: PlanInput, d: Desired,
                  refs: dict[tuple[str, str], CredentialRef]) -> RenderContext:
     error_id = ""
     if inp.error_callback and d.use_case != ERRORS_USE_CASE:
-        live = {k: m.n8n_id for k, m in inp.state.mappings.items()
-                if m.n8n_id in inp.observed.workflows}
+        # Only the org's error workflow is looked up: one key, not a scan per instance.
+        key = (error_instance_id(d.owner_org), ERRORS_WORKFLOW)
+        m = inp.state.mappings.get(key)
+        live = {key: m.n8n_id} if m is not None and m.n8n_id in inp.observed.workflows else {}
         error_id = error_workflow_ref(d.owner_org, live)
     return base_context(instance_id=d.id, use_case=d.use_case, user=d.owner_user,
                         org=d.owner_org, parameters=d.parameters, credentials=refs,

@@ -8,6 +8,7 @@ from typing import Any
 from reconciler.errors import Problem, RenderError
 from reconciler.model.platform import MappingRec
 from reconciler.model.repository import UseCase, WorkflowFile
+from reconciler.plan.analysis import analyse
 from reconciler.plan.credentials import foreign_credentials
 from reconciler.plan.diff import field_diff
 from reconciler.plan.inputs import LiveWorkflow
@@ -28,7 +29,6 @@ from reconciler.plan.steps import (
 from reconciler.render.context import CredentialRef, RenderContext
 from reconciler.render.normalize import content_hash, normalize_for_compare
 from reconciler.render.render import render_workflow
-from reconciler.render.requirements import subworkflow_refs
 from reconciler.render.settings import (
     CALLER_POLICY,
     SAME_OWNER,
@@ -52,31 +52,8 @@ def parse_workflow_name(name: str) -> tuple[str, str] | None:
 
 def topological(uc: UseCase) -> tuple[list[WorkflowFile], Problem | None]:
     """Callees before callers; a cycle is a problem naming the workflows in it."""
-    by_id = {wf.spec.id: wf for wf in uc.workflows}
-    deps = {wid: sorted(subworkflow_refs(wf) & set(by_id)) for wid, wf in by_id.items()}
-    order: list[WorkflowFile] = []
-    state: dict[str, int] = {}  # 1 visiting, 2 done
-
-    def visit(wid: str, trail: list[str]) -> list[str] | None:
-        if state.get(wid) == 2:
-            return None
-        if state.get(wid) == 1:
-            return [*trail, wid]
-        state[wid] = 1
-        for dep in deps[wid]:
-            cycle = visit(dep, [*trail, wid])
-            if cycle:
-                return cycle
-        state[wid] = 2
-        order.append(by_id[wid])
-        return None
-
-    for wid in sorted(by_id):
-        cycle = visit(wid, [])
-        if cycle:
-            return [], Problem(f"{uc.path}/use-case.yaml", "sub-workflow cycle: "
-                               + " -> ".join(cycle), rule="SUBWKFL-CYCLE")
-    return order, None
+    found = analyse(uc)
+    return found.ordered(uc), found.cycle
 
 
 @dataclass
@@ -110,7 +87,7 @@ def plan_workflows(ctx: InstanceContext) -> None:
     known = {wf.spec.id: _identify(ctx, wf.spec.id) for wf in order}
     ids = {wid: n8n_id or pending("wf", f"{ctx.instance_id}/{wid}")
            for wid, n8n_id in known.items()}
-    callers = callers_of(ctx.use_case)
+    callers = analyse(ctx.use_case).callers
     later: list[PutWorkflow] = []
     publish: list[PublishWorkflow] = []
     unpublish: list[UnpublishWorkflow] = []
@@ -155,12 +132,7 @@ def _settings_only(ctx: InstanceContext, live: LiveWorkflow | None,
 
 def callers_of(uc: UseCase) -> dict[str, list[str]]:
     """Template id -> the workflows of the same use case that reference it (SUBWKFL)."""
-    own = {wf.spec.id for wf in uc.workflows}
-    found: dict[str, list[str]] = {wid: [] for wid in own}
-    for wf in sorted(uc.workflows, key=lambda w: w.spec.id):
-        for ref in sorted((subworkflow_refs(wf) & own) - {wf.spec.id}):
-            found[ref].append(wf.spec.id)
-    return found
+    return {wid: list(callers) for wid, callers in analyse(uc).callers.items()}
 
 
 def _foreign_error_workflow(ctx: InstanceContext, wf: WorkflowFile, body: dict[str, Any],
@@ -206,7 +178,7 @@ def _identify(ctx: InstanceContext, workflow_id: str) -> str | None:
         chosen = pick.id
         ctx.steps.append(AdoptWorkflow(group=ctx.instance_id, workflow_id=workflow_id,
                                        n8n_id=pick.id, content_hash=pick.content_hash,
-                                       version_id=pick.version_id, tag=not pick.tagged))
+                                       version_id=pick.version_id, tag=False))  # no tag needed
     for extra in candidates:
         if extra.id != chosen:
             ctx.steps.append(DeleteStray(group=ctx.instance_id, n8n_id=extra.id,

@@ -81,7 +81,11 @@ def normalize_for_compare(workflow: dict[str, Any], *,
 
 def content_hash(workflow: dict[str, Any], ignore_positions: bool = True) -> str:
     """sha256 (hex) of the canonical JSON of `normalize_for_compare(workflow)`."""
-    normal = normalize_for_compare(workflow, ignore_positions=ignore_positions)
+    return normalized_hash(normalize_for_compare(workflow, ignore_positions=ignore_positions))
+
+
+def normalized_hash(normal: dict[str, Any]) -> str:
+    """`content_hash` of a workflow already normalised (normalise once, hash and keep)."""
     return hashlib.sha256(_canonical(normal).encode("utf-8")).hexdigest()
 
 

@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -189,6 +190,7 @@ class Store:
         self.path = Path(path)
         self.fence: Fence | None = None
         self._db: sqlite_utils.Database | None = None
+        self._tx = threading.RLock()
         url = pg.postgres_url(path)
         self.pg: pg.PgConnection | None = None
         if url is not None:
@@ -269,19 +271,22 @@ class Store:
             with self.pg.lock, self._pg_transaction(self.pg) as conn:
                 yield conn
             return
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StateError(f"{self.path}: {exc}") from None
-        try:
-            if self.fence is not None:
-                self.fence(self.conn)
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
-            self.conn.execute("COMMIT")
+        # One connection: threads of a concurrent apply take turns (RLock: a step may
+        # nest a read in its own transaction).
+        with self._tx:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StateError(f"{self.path}: {exc}") from None
+            try:
+                if self.fence is not None:
+                    self.fence(self.conn)
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
 
     @contextmanager
     def _pg_transaction(self, conn: pg.PgConnection) -> Iterator[Connection]:

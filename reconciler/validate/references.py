@@ -155,8 +155,7 @@ def resolve_instance_org(state: DeclaredState, inst: InstanceDecl) -> str | None
     owner = inst.spec.owner
     if owner.org is not None:
         return owner.org
-    orgs = [o.id for o in state.platform.organizations
-            if owner.user in {m.user for m in o.members}]
+    orgs = state.user_orgs.get(owner.user, []) if owner.user is not None else []
     return orgs[0] if len(orgs) == 1 else None
 
 

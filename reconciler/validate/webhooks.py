@@ -123,7 +123,22 @@ def collisions(found: Iterable[Installation]) -> Iterator[tuple[Installation, In
 
 
 def _pairs(items: list[Installation]) -> Iterator[tuple[Installation, Installation]]:
-    for i, a in enumerate(items):
-        for b in items[i + 1:]:
-            if a[0] != b[0] and overlap(a[2], b[2]):
-                yield a, b
+    """Overlapping pairs, in the order of `items`. Paths without ':' segments overlap
+    only when equal, so they are bucketed by path instead of compared pairwise (one
+    use case with thousands of instances would make that quadratic)."""
+    exact: dict[str, list[int]] = {}
+    wild: list[int] = []
+    for i, item in enumerate(items):
+        if ":" in item[2].path:
+            wild.append(i)
+        else:
+            exact.setdefault(item[2].path, []).append(i)
+    pairs: set[tuple[int, int]] = set()
+    for same in exact.values():
+        pairs.update((i, j) for k, i in enumerate(same) for j in same[k + 1:])
+    for w in wild:
+        pairs.update((min(w, j), max(w, j)) for j in range(len(items)) if j != w)
+    for i, j in sorted(pairs):
+        a, b = items[i], items[j]
+        if a[0] != b[0] and overlap(a[2], b[2]):
+            yield a, b
