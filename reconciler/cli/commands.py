@@ -22,6 +22,7 @@ _COMMANDS: dict[str, str] = {
     "reconciler.cli.doctor": "doctor",
     "reconciler.cli.instance": "instance",
     "reconciler.cli.trigger": "trigger",
+    "reconciler.cli.test_cmd": "test",
     "reconciler.cli.executions": "executions",
     "reconciler.cli.skills": "skills",
     "reconciler.cli.ui": "ui",

@@ -186,6 +186,14 @@ CASES: dict[str, Mutation] = {
 CASES["SUBWKFL-INPUT-MAPPING"] = workflow(MAIN_WF, lambda c: next(
     n for n in c["nodes"] if n["name"] == "Score lead")["parameters"]["workflowInputs"][
     "value"].pop("min_score"))
+HELLO_TEST = "use-cases/hello/tests/greets-by-name.yaml"
+CASES["SMOKE-WORKFLOW"] = text(HELLO_TEST, "workflow: greet", "workflow: nope")
+CASES["SMOKE-PARAMS"] = text(HELLO_TEST, "{SIGNATURE: Acme Corp}", "{SIGNATURE: 5}")
+CASES["SMOKE-MATCHERS"] = text(HELLO_TEST, '"^Hello, [A-Z]"', '"(a+)+$"')
+CASES["SMOKE-PAYLOAD"] = text(HELLO_TEST, "payload: {name: Ada}", "payload: {}")
+CASES["SMOKE-GATE"] = text("platform.yaml", "\ndefaults:\n",
+                           "\nsmoke_overrides:\n  - {release: ghost@1.0.0, reason: test}\n"
+                           "defaults:\n")
 # Rules that read git history and tags: tests/validate/test_git_rules.py.
 GIT_RULES = ["PIN-KNOWN", "TAG-CONTENT", "TAG-LOAD", "TAG-VERSION", "TEMPLATE-HISTORY"]
 

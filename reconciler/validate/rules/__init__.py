@@ -10,6 +10,7 @@ from reconciler.validate.rules import (
     isolation,
     platform,
     refs,
+    smoke,
     tenancy,
 )
 from reconciler.validate.rules.registry import (
@@ -24,4 +25,4 @@ from reconciler.validate.rules.registry import (
 
 __all__ = ["LOAD", "REGISTRY", "FixContext", "Layer", "Lint", "Options", "Rule",
            "calls", "codika", "content", "folder", "graph", "history", "isolation",
-           "platform", "refs", "tenancy"]
+           "platform", "refs", "smoke", "tenancy"]
