@@ -82,3 +82,39 @@ def test_a_stray_file_in_tests_is_located(tmp_path: Path) -> None:
     text = "\n".join(str(p) for p in caught.value.problems)  # type: ignore[attr-defined]
     assert "use-cases/hello/tests/notes.txt" in text
     assert "use-cases/hello/tests/bad.yaml:2" in text and "timeout" in text
+
+
+def _gate_input(results: dict[tuple[str, str], bool], overrides: str = "") -> object:
+    from dataclasses import replace
+
+    from reconciler.model.declared import SmokeOverride
+    from reconciler.model.platform import PlatformState
+    from reconciler.plan.inputs import Observed, PlanInput
+
+    declared = load(FolderSource(EXAMPLE))
+    if overrides:
+        platform = declared.platform.model_copy(update={"smoke_overrides": [
+            SmokeOverride(release=overrides, reason="INC-1")]})
+        declared = replace(declared, platform=platform)
+    return PlanInput(declared=declared, state=PlatformState(version=0),
+                     observed=Observed(workflows={}),
+                     publications=frozenset({("hello", "1.0.0"), ("daily-digest", "1.0.0")}),
+                     smoke_results=results)
+
+
+def test_the_gate_holds_only_releases_with_tests_that_did_not_pass() -> None:
+    from reconciler.plan.smoke_gate import smoke_gate
+
+    untested = smoke_gate(_gate_input({}))  # type: ignore[arg-type]
+    assert untested.inp.publications == {("daily-digest", "1.0.0")}  # no tests: not gated
+    assert [(k, i) for k, i, _ in untested.held] == [("release", "hello@1.0.0")]
+    assert "have not run" in untested.held[0][2][0].message
+    failed = smoke_gate(_gate_input({("hello", "1.0.0"): False}))  # type: ignore[arg-type]
+    assert "failed on dev" in failed.held[0][2][0].message
+    assert [s.notice for s in failed.steps] == ["release_held"]  # type: ignore[attr-defined]
+    passed = smoke_gate(_gate_input({("hello", "1.0.0"): True}))  # type: ignore[arg-type]
+    assert ("hello", "1.0.0") in passed.inp.publications and not passed.held
+    forced = smoke_gate(_gate_input({}, overrides="hello@1.0.0"))  # type: ignore[arg-type]
+    assert ("hello", "1.0.0") in forced.inp.publications and not forced.held
+    assert "INC-1" in forced.notes[0]
+    assert [s.notice for s in forced.steps] == ["smoke_override"]  # type: ignore[attr-defined]
