@@ -16,7 +16,7 @@ from reconciler.apply.observe import observe
 from reconciler.errors import PlanError, Problem, ReconcilerError, StateConflict
 from reconciler.load.stored import use_case_from_template
 from reconciler.model.platform import PlatformState
-from reconciler.model.repository import DeclaredState, UseCase
+from reconciler.model.repository import DeclaredState, UseCase, owner_instance_id
 from reconciler.plan import org_errors
 from reconciler.plan.credentials import SYSTEM_OWNER, template_needs
 from reconciler.plan.held import held_lines
@@ -26,6 +26,7 @@ from reconciler.plan.values import BUILT_IN, value_names
 from reconciler.render.error_workflow import error_credential
 from reconciler.store import ledger
 from reconciler.store.db import Store, now
+from reconciler.store.smoke import latest_by_version
 from reconciler.store.state import StateWriter, snapshot
 
 
@@ -158,7 +159,9 @@ class Engine:
             secrets=gather_secrets(declared, rel, state, self.secrets, self.hash_key),
             n8n_base_url=self.base_url, defaults=declared.platform.defaults,
             error_callback=self.error_callback, member_values=members, org_values=orgs,
-            release_problems=tuple(release_problems))
+            release_problems=tuple(release_problems),
+            smoke_results=latest_by_version(self.store, {
+                owner_instance_id(slug, "dev"): slug for slug in declared.use_cases}))
 
     def plan(self, declared: DeclaredState, publications: frozenset[tuple[str, str]] = frozenset(),
              releases: dict[tuple[str, str], UseCase] | None = None,

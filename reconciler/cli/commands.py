@@ -61,6 +61,8 @@ COMMANDS: dict[str, Entry] = {
                      "into REPO, if access and parameters allow it."),
     "uninstall": Entry("reconciler.cli.uninstall", "uninstall", "Archive INSTANCE: set "
                        "`archived: true` in its file (records kept)."),
+    "test": Entry("reconciler.cli.test_cmd", "test", "Call each smoke test's workflow through "
+                  "the instance's trigger; exit 1 on a failure."),
 }
 
 

@@ -29,6 +29,7 @@ from reconciler.daemon.records import (
     set_meta,
 )
 from reconciler.daemon.revision_cache import RevisionCache
+from reconciler.daemon.smoke import after_reconcile
 from reconciler.errors import GitError, InvalidInput, Problem
 from reconciler.load.releases import TAG_RE, Releases, read_releases
 from reconciler.load.repository import load_partial
@@ -110,6 +111,10 @@ class Daemon:
         """Reconcile as soon as possible (a webhook): wakes the job now."""
         self._pending = reason
         self._wake(0)
+
+    def rerun_wanted(self) -> bool:
+        """Whether the last reconcile asked for another (smoke tests released a tag)."""
+        return self._pending == "smoke"
 
     def _wake(self, delay: float) -> None:
         scheduler = self.scheduler
@@ -209,13 +214,16 @@ class Daemon:
         save_tags(self.store, seen.tags)
         set_meta(self.store, N8N_URL_KEY, self.engine.base_url)
         self.metrics.refresh_instances(self.store.path)
+        if after_reconcile(self.store, self.engine.hash_key, declared, releases, self.metrics):
+            self._pending = "smoke"  # a held release passed its tests: publish it now
         log().info("reconciled", extra={"fields": {
             "run": out.run_id, "outcome": out.outcome, "reason": why,
             "commit": seen.branch[:12], "reads": out.reads, "writes": out.writes,
             "seconds": round(seconds, 3)}})
         if out.outcome in GOOD or out.outcome == HELD:
             self._succeeded(out.run_id, out.outcome)
-            held = [p for _, _, ps in (out.plan.held if out.plan else ()) for p in ps]
+            held = [p for k, _, ps in (out.plan.held if out.plan else ()) for p in ps
+                    if k != "release"]  # a release waiting for its tests is no bad commit
             self._revision_valid(seen.branch if held else None, held)
             if out.outcome == HELD:
                 log().error("held back by the gate", extra={"fields": {

@@ -114,6 +114,8 @@ def _on_signals(daemon: Daemon) -> threading.Event:
 
 def _once(daemon: Daemon) -> int:
     tick = daemon.tick("once", force=True)
+    if daemon.rerun_wanted():  # a held release passed its smoke tests: publish it now
+        tick = daemon.tick("smoke", force=True)
     if daemon.engine.stop.is_set():
         return 0  # asked to stop: a clean exit, the next run converges
     return 0 if tick is not None and tick.outcome in GOOD else 1

@@ -88,6 +88,15 @@ class Metrics:
         self.tags_deleted = Counter("reconciler_release_tags_deleted",
                                     "Release tags seen deleted (never unpublished)", registry=r)
         self.credits = credit_gauges(r)
+        self.smoke_tests = Counter("reconciler_smoke_tests", "Smoke test results by use case "
+                                   "and outcome (passed, failed)", ["use_case", "outcome"],
+                                   registry=r)
+        self.smoke_passing = Gauge("reconciler_smoke_passing", "1 when the newest smoke test "
+                                   "run on the owner's dev instance passed", ["use_case"],
+                                   registry=r)
+        self.smoke_duration = Histogram("reconciler_smoke_test_duration_seconds",
+                                        "Duration of one smoke test call", buckets=_BUCKETS,
+                                        registry=r)
         observe_requests(self)
 
     def observe_request(self, method: str, status: int | None, seconds: float) -> None:

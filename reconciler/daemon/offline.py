@@ -14,11 +14,12 @@ from collections.abc import Mapping, Sequence
 from reconciler.daemon.records import N8N_URL_KEY, get_meta
 from reconciler.errors import Problem
 from reconciler.model.platform import PlatformState
-from reconciler.model.repository import DeclaredState, UseCase
+from reconciler.model.repository import DeclaredState, UseCase, owner_instance_id
 from reconciler.plan.inputs import LiveWorkflow, Observed, PlanInput
 from reconciler.plan.offline_diff import with_template_diffs
 from reconciler.plan.planner import Plan, make_plan
 from reconciler.store.db import Store
+from reconciler.store.smoke import latest_by_version
 from reconciler.store.state import snapshot
 
 
@@ -51,5 +52,7 @@ def offline_plan(store: Store, declared: DeclaredState,
         declared=declared, state=state, observed=recorded_observation(state),
         publications=publications, releases=dict(releases),
         secrets=recorded_secrets(state), n8n_base_url=url,
-        defaults=declared.platform.defaults, release_problems=tuple(release_problems)))
+        defaults=declared.platform.defaults, release_problems=tuple(release_problems),
+        smoke_results=latest_by_version(store, {  # the snapshot's results, as the daemon
+            owner_instance_id(slug, "dev"): slug for slug in declared.use_cases})))
     return with_template_diffs(plan, state, declared, releases)

@@ -23,6 +23,7 @@ from reconciler.adapters.git import MAX_FILE_BYTES, Entry
 from reconciler.errors import InvalidInput, Problem
 from reconciler.load.fingerprint import file_digest, use_case_fingerprint
 from reconciler.load.limits import check_json_text
+from reconciler.load.smoke import load_tests
 from reconciler.load.source import Source
 from reconciler.load.yamlfile import YamlError, parse_yaml
 from reconciler.model.declared import (
@@ -326,6 +327,7 @@ def _load_use_case(reader: _Reader, slug: str, folder: str) -> UseCase | None:
     version = _load_version(reader, f"{folder}/version.json")
     workflows = _load_workflows(reader, folder, config, lines) if config else ()
     skills, extra = _load_skills(reader, folder)
+    tests, tests_digest = load_tests(reader, folder)
     if len(reader.problems) > before or config is None or version is None:
         return None
     digests = _digests(folder, config, workflows, skills)
@@ -340,6 +342,8 @@ def _load_use_case(reader: _Reader, slug: str, folder: str) -> UseCase | None:
         fingerprint=use_case_fingerprint(digests),
         file_digests=digests,
         lines=lines,
+        tests=tests,
+        tests_digest=tests_digest,
     )
 
 

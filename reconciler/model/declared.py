@@ -422,6 +422,16 @@ class Defaults(Strict):
                     "trailing * matches a prefix. validate and the daemon both read it.")
 
 
+class SmokeOverride(Strict):
+    """Publish a release whose smoke tests did not pass on dev: for emergencies only.
+
+    Recorded in the state (a notice on the owner's prod instance) and in the report."""
+
+    release: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}@\d+\.\d+\.\d+$",
+                         description="The release tag, <use-case>@<version>.")
+    reason: str = Field(min_length=1, max_length=500, description="Why, for the record.")
+
+
 def _default_targets() -> dict[Literal["dev", "prod"], N8nTarget]:
     return {"dev": N8nTarget(), "prod": N8nTarget()}
 
@@ -435,6 +445,9 @@ class PlatformFile(Strict):
                                   "of a built-in plan redefines it.")
     targets: dict[Literal["dev", "prod"], N8nTarget] = Field(default_factory=_default_targets)
     defaults: Defaults = Field(default_factory=Defaults)
+    smoke_overrides: list[SmokeOverride] = Field(
+        default_factory=list, description="Releases published although their smoke tests "
+        "did not pass on dev (docs/smoke-tests.md#override).")
 
     @model_validator(mode="after")
     def _refs(self) -> PlatformFile:

@@ -15,6 +15,7 @@ from reconciler.model.declared import (
     WorkflowSpec,
 )
 from reconciler.model.lines import LineMap
+from reconciler.model.smoke import SmokeTestFile
 
 
 def owner_instance_id(use_case: str, env: str) -> str:
@@ -42,6 +43,16 @@ class Skill:
 
 
 @dataclass(frozen=True)
+class SmokeTest:
+    """`tests/<name>.yaml` of a use case (docs/smoke-tests.md)."""
+
+    name: str  # the file name without .yaml
+    path: str
+    spec: SmokeTestFile
+    lines: LineMap = field(default_factory=LineMap, compare=False)
+
+
+@dataclass(frozen=True)
 class UseCase:
     slug: str
     path: str  # repository-relative folder
@@ -53,6 +64,10 @@ class UseCase:
     # per-file content digests, to name what changed under an unchanged version
     file_digests: dict[str, str] = field(default_factory=dict)
     lines: LineMap = field(default_factory=LineMap, compare=False)  # of use-case.yaml
+    # Smoke tests are not template content (not in the fingerprint): changing a test
+    # needs no version bump. `tests_digest` tells when they changed (a re-run is due).
+    tests: tuple[SmokeTest, ...] = ()
+    tests_digest: str = ""
 
     def workflow(self, workflow_id: str) -> WorkflowFile:
         for wf in self.workflows:

@@ -14,6 +14,7 @@ from reconciler.model.declared import (
     UseCaseConfig,
     VersionFile,
 )
+from reconciler.model.smoke import SmokeTestFile
 
 SCHEMAS: dict[str, tuple[type[BaseModel], str]] = {
     "platform.schema.json": (PlatformFile, "platform.yaml"),
@@ -21,6 +22,7 @@ SCHEMAS: dict[str, tuple[type[BaseModel], str]] = {
     "version.schema.json": (VersionFile, "use-cases/<slug>/version.json"),
     "instance.schema.json": (InstanceSpec, "instances/<id>.yaml"),
     "skill.schema.json": (SkillFrontMatter, "use-cases/<slug>/skills/<name>/SKILL.md front matter"),
+    "smoke-test.schema.json": (SmokeTestFile, "use-cases/<slug>/tests/<name>.yaml"),
 }
 
 

@@ -58,6 +58,8 @@ class PlanInput:
     defaults: Defaults = field(default_factory=Defaults)
     # problems of release tags (read before planning): they hold their use case back
     release_problems: tuple[Problem, ...] = ()
+    # (use case, version) -> whether its newest smoke test run on the owner's dev passed
+    smoke_results: dict[tuple[str, str], bool] = field(default_factory=dict)
     # set by the planner: the units held back and why
     gate: Gate | None = None
 

@@ -30,6 +30,7 @@ from reconciler.plan.org_errors import WORKFLOW as ERRORS_WORKFLOW
 from reconciler.plan.org_errors import error_instances, error_workflow_ref
 from reconciler.plan.org_errors import instance_id as error_instance_id
 from reconciler.plan.quota import apply_quota
+from reconciler.plan.smoke_gate import smoke_gate
 from reconciler.plan.steps import (
     AddNotice,
     CreateCredential,
@@ -96,13 +97,16 @@ def make_plan(inp: PlanInput) -> Plan:
 
 def _make_plan(inp: PlanInput) -> Plan:
     gate = gate_for(inp.declared, inp.release_problems)
+    smoke = smoke_gate(inp)  # releases whose smoke tests did not pass wait
+    inp = smoke.inp
     for _ in range(_ROUNDS):
         if gate.platform:
             raise PlanError(gate.platform)
         steps, found = _plan_steps(replace(inp, gate=gate))
         if not found:
-            return Plan(steps=tuple(steps), state_version=inp.state.version,
-                        revision=inp.declared.revision, held=tuple(gate.held()))
+            return Plan(steps=(*steps, *smoke.steps), state_version=inp.state.version,
+                        revision=inp.declared.revision, held=(*gate.held(), *smoke.held),
+                        notes=smoke.notes)
         gate = gate.add(found)
     raise PlanError(gate.problems)
 

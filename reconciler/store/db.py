@@ -118,6 +118,16 @@ MIGRATIONS: list[str] = [
         name TEXT PRIMARY KEY, holder TEXT NOT NULL, token INTEGER NOT NULL,
         expires_at REAL NOT NULL, renewed_at REAL NOT NULL);
     """,
+    # 5: smoke tests: each test's result per run of a use case's tests on an instance
+    """
+    CREATE TABLE smoke_results (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, batch TEXT NOT NULL, instance_id TEXT NOT NULL,
+        use_case TEXT NOT NULL, version TEXT NOT NULL, test TEXT NOT NULL,
+        workflow_id TEXT NOT NULL, passed INTEGER NOT NULL, duration_ms INTEGER NOT NULL,
+        diff TEXT, failures TEXT NOT NULL, execution_id TEXT, n8n_execution_id TEXT,
+        subject TEXT NOT NULL, trigger TEXT NOT NULL, created_at TEXT NOT NULL);
+    CREATE INDEX smoke_results_instance ON smoke_results (instance_id, id);
+    """,
 ]
 
 

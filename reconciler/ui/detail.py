@@ -17,9 +17,12 @@ from reconciler.api.records import Records
 from reconciler.errors import UsageError
 from reconciler.load.stored import use_case_from_template
 from reconciler.model.platform import TemplateRec
+from reconciler.model.repository import owner_instance_id
 from reconciler.plan.credentials import resolve_uses, template_needs
 from reconciler.report.show import run_record
+from reconciler.report.smoke import batch_dict
 from reconciler.store.db import Store
+from reconciler.store.smoke import latest_batch
 from reconciler.ui import graph
 from reconciler.ui.data import Scope, rows, scoped_run
 
@@ -62,6 +65,8 @@ def process(store: Store, scope: Scope, use_case: str) -> dict[str, Any] | None:
     proc["instance_count"] = store.conn.execute(
         f"SELECT count(*) FROM instances WHERE use_case=? AND {inst_where}",
         [use_case, *inst_args]).fetchone()[0]
+    smoke = latest_batch(store, owner_instance_id(use_case, "dev"))
+    proc["smoke"] = batch_dict(smoke) if smoke else None  # the owner's own dev instance
     return proc
 
 

@@ -68,6 +68,7 @@ class _Locator:
         for uc in lint.state.use_cases.values():
             self.yaml[f"{uc.path}/use-case.yaml"] = uc.lines
             self.yaml.update({s.path: s.lines for s in uc.skills})
+            self.yaml.update({t.path: t.lines for t in uc.tests})
             self.json.update({wf.path: wf.text for wf in uc.workflows})
         self.yaml.update({i.path: i.lines for i in lint.state.instances.values()})
 

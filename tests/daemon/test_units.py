@@ -88,7 +88,7 @@ def test_demo_repository_is_idempotent(tmp_path: Path) -> None:
     repo_dir.mkdir()
     assert commit_folder(repo_dir, EXAMPLE, "example") is not None
     assert sorted(tag_versions(repo_dir)) == [
-        "daily-digest@1.0.0", "inbox-triage@2.1.0", "lead-enrichment@1.2.0"]
+        "daily-digest@1.0.0", "hello@1.0.0", "inbox-triage@2.1.0", "lead-enrichment@1.2.0"]
     assert commit_folder(repo_dir, EXAMPLE, "example") is None
     assert tag_versions(repo_dir) == []
     repo = pygit2.Repository(str(repo_dir))

@@ -120,7 +120,7 @@ def test_folder_and_git_agree(example: Path, new_repo: NewRepo, git_commit: Comm
 
 def test_fingerprints_differ_between_use_cases(base_files: dict[str, bytes]) -> None:
     found = fingerprints(base_files)
-    assert len(set(found.values())) == len(found) == 3
+    assert len(set(found.values())) == len(found) == 4
     assert all(f.startswith("sha256:") and len(f) == 71 for f in found.values())
 
 

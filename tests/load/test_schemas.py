@@ -24,6 +24,7 @@ EXPECTED = {
     "platform.yaml": "platform.schema.json",
     "use-cases/*/use-case.yaml": "use-case.schema.json",
     "instances/*.yaml": "instance.schema.json",
+    "use-cases/*/tests/*.yaml": "smoke-test.schema.json",
 }
 
 

@@ -208,6 +208,14 @@ CASES["EGRESS-URL"] = workflow(MAIN_WF, lambda c: c["nodes"].append(node(
     parameters={"url": "http://127.0.0.1:5678/rest/workflows"})))
 CASES["EGRESS-PLATFORM-CREDENTIAL"] = workflow(SUMMARIZE_WF, lambda c: c["nodes"][2][
     "parameters"]["options"].update(baseURL="https://collector.example.com"))
+HELLO_TEST = "use-cases/hello/tests/greets-by-name.yaml"
+CASES["SMOKE-WORKFLOW"] = text(HELLO_TEST, "workflow: greet", "workflow: nope")
+CASES["SMOKE-PARAMS"] = text(HELLO_TEST, "{SIGNATURE: Acme Corp}", "{SIGNATURE: 5}")
+CASES["SMOKE-MATCHERS"] = text(HELLO_TEST, '"^Hello, [A-Z]"', '"(a+)+$"')
+CASES["SMOKE-PAYLOAD"] = text(HELLO_TEST, "payload: {name: Ada}", "payload: {}")
+CASES["SMOKE-GATE"] = text("platform.yaml", "\ndefaults:\n",
+                           "\nsmoke_overrides:\n  - {release: ghost@1.0.0, reason: test}\n"
+                           "defaults:\n")
 # Rules that read git history and tags: tests/validate/test_git_rules.py.
 GIT_RULES = ["PIN-KNOWN", "TAG-CONTENT", "TAG-LOAD", "TAG-VERSION", "TEMPLATE-HISTORY"]
 

@@ -14,6 +14,7 @@ from reconciler.validate.rules import (
     plans,
     platform,
     refs,
+    smoke,
     tenancy,
 )
 from reconciler.validate.rules.registry import (
@@ -28,4 +29,4 @@ from reconciler.validate.rules.registry import (
 
 __all__ = ["LOAD", "REGISTRY", "FixContext", "Layer", "Lint", "Options", "Rule",
            "bare", "calls", "codika", "content", "egress", "folder", "graph", "history",
-           "isolation", "llm_output", "plans", "platform", "refs", "tenancy"]
+           "isolation", "llm_output", "plans", "platform", "refs", "smoke", "tenancy"]
