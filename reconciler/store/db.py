@@ -333,32 +333,28 @@ def _private(path: Path) -> None:
     """Create the file 0600 before SQLite does (its -wal and -shm copy this mode);
     narrow an existing, wider one (a file another user owns stays as it is)."""
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, FILE_MODE))
     except FileExistsError:
-        fd = os.open(path, os.O_RDONLY)  # a reader may not write it; fchmod needs no more
-    try:
-        _narrow(fd)
-    finally:
-        os.close(fd)
+        _narrow(path)
 
 
 def _restrict_side_files(path: Path) -> None:
     for suffix in SIDE_FILES:
-        try:
-            fd = os.open(f"{path}{suffix}", os.O_RDONLY)
-        except FileNotFoundError:
-            continue
-        try:
-            _narrow(fd)
-        finally:
-            os.close(fd)
+        _narrow(Path(f"{path}{suffix}"))
 
 
-def _narrow(fd: int) -> None:
-    mode = os.fstat(fd).st_mode & 0o777
+def _narrow(path: Path) -> None:
+    # By path, never by opening the file: closing any descriptor of a database file
+    # drops every POSIX lock this process holds on it, SQLite's own included. Another
+    # process then takes itself for the last connection and deletes the -wal that this
+    # one still writes to: its writes are lost (seen with a reader polling the state).
+    try:
+        mode = os.stat(path).st_mode & 0o777
+    except FileNotFoundError:
+        return
     if mode & ~FILE_MODE:
         with contextlib.suppress(PermissionError):  # not ours: a reader run by another user
-            os.fchmod(fd, mode & FILE_MODE)
+            os.chmod(path, mode & FILE_MODE)
 
 
 def _statements(script: str) -> list[str]:

@@ -34,6 +34,7 @@ PROCESS_ID = "{{PROCDATA_PROCESS_ID_ATADCORP}}"
 INSTANCE_UID = "{{USERDATA_PROCESS_INSTANCE_UID_ATADRESU}}"
 ECHO_PATH = f'"path": "{PROCESS_ID}/{INSTANCE_UID}/echo"'
 ERIN = "instances/inbox-triage-erin.yaml"
+HELLO_TEST = f"{UC}/hello/tests/greets-by-name.yaml"
 
 
 @dataclass(frozen=True)
@@ -323,6 +324,8 @@ RULES = [_rule(rule_id, file) for rule_id, file in [
     ("CODIKA-NODES", MAIN_WF), ("CODIKA-STRUCTURE", MAIN_WF),
     ("LLM-OUTPUT-ACCESS", SUMMARIZE_WF), ("PLACEHOLDER-BARE", TRIAGE_WF),
     ("PLAN-KNOWN", "platform.yaml"), ("PLAN-SEATS", "platform.yaml"),
+    ("SMOKE-WORKFLOW", HELLO_TEST), ("SMOKE-PARAMS", HELLO_TEST),
+    ("SMOKE-MATCHERS", HELLO_TEST),
 ]]
 
 CASES = GRAPH + PLATFORM + CONTENT + FOLDER + LOAD + HISTORY + TENANTS + EGRESS + RULES
