@@ -5,7 +5,9 @@ the leader with SIGKILL halfway through a renewal period, times until the other 
 the lease (its token grew), then starts a fresh replica. No n8n is needed: the lease
 does not depend on it (the leaders' reconciles fail against an unreachable n8n).
 
-    .venv/bin/python bench/failover.py LEASE_SECONDS ROUNDS
+    .venv/bin/python bench/failover.py [LEASE_SECONDS [ROUNDS]] [--quick]
+
+`--quick` (the suite runs it): a 2 s lease, one round.
 """
 import atexit
 import os
@@ -25,8 +27,10 @@ import pygit2
 from reconciler.daemon.demo import commit_all
 from tests import postgres as p
 
-LEASE = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
-ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+QUICK = "--quick" in sys.argv[1:]
+ARGS = [a for a in sys.argv[1:] if a != "--quick"]
+LEASE = float(ARGS[0]) if ARGS else (2.0 if QUICK else 3.0)
+ROUNDS = int(ARGS[1]) if len(ARGS) > 1 else (1 if QUICK else 5)
 ROOT = Path(tempfile.mkdtemp())
 REPO = ROOT / "repo"
 

@@ -96,7 +96,7 @@ def latest_by_version(store: Store, instance_ids: dict[str, str]) -> dict[tuple[
     for inst, use_case in instance_ids.items():
         rows = store.conn.execute(
             "SELECT version, batch, min(passed) FROM smoke_results WHERE instance_id=? AND "
-            "use_case=? GROUP BY batch ORDER BY max(id)", (inst, use_case)).fetchall()
+            "use_case=? GROUP BY batch, version ORDER BY max(id)", (inst, use_case)).fetchall()
         for version, _, passed in rows:  # oldest first: the newest batch wins
             out[(use_case, str(version))] = bool(passed)
     return out

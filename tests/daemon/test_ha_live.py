@@ -102,6 +102,19 @@ def stop_all(daemons: dict[int, subprocess.Popen[str]]) -> dict[int, str]:
     return logs
 
 
+def readyz(port: int) -> httpx.Response:
+    """The replica's /readyz once it listens (it binds a moment after it starts: on a
+    loaded machine, after the other replica took the lease)."""
+    def answer() -> tuple[httpx.Response] | None:
+        try:
+            return (httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10),)
+        except httpx.TransportError:
+            return None
+
+    found: tuple[httpx.Response] = wait_for(answer, 60, f"replica {port} to listen")
+    return found[0]
+
+
 def push(port: int, delivery: str) -> None:
     hook = json.dumps({"ref": "refs/heads/main"}).encode()
     signature = "sha256=" + hmac.new(SECRET.encode(), hook, hashlib.sha256).hexdigest()
@@ -135,7 +148,7 @@ def test_kill_9_mid_apply_the_follower_takes_over(
         lead = leader_port(platform, daemons)
         follower = next(p for p in daemons if p != lead)
         token = wait_for(lambda: lease(platform), 10, "the lease")[1]
-        ready = httpx.get(f"http://127.0.0.1:{follower}/readyz", timeout=10)
+        ready = readyz(follower)
         assert ready.status_code == 200, ready.text
         assert ready.json()["conditions"]["role"] == "follower"
         run = wait_for(lambda: first_run(platform), 60, "the first run")
@@ -186,7 +199,7 @@ def test_a_frozen_leader_is_fenced_when_it_wakes(
         assert steps(platform, run) == frozen, "no write from the deposed leader"
         no_duplicates(platform)
         assert daemons[lead].poll() is None, "the deposed leader lives on as a follower"
-        ready = httpx.get(f"http://127.0.0.1:{lead}/readyz", timeout=10).json()
+        ready = readyz(lead).json()
         assert ready["conditions"]["role"] == "follower"
     finally:
         logs = stop_all(daemons)

@@ -57,6 +57,7 @@ def small_repo(platform: Platform) -> None:
     """Lead enrichment only: owner dev + prod and one declared instance."""
     shutil.rmtree(platform.repo / "use-cases" / "daily-digest")
     shutil.rmtree(platform.repo / "use-cases" / "inbox-triage")
+    shutil.rmtree(platform.repo / "use-cases" / "hello")
     for path in (platform.repo / "instances").iterdir():
         if not path.name.startswith("lead-enrichment"):
             path.unlink()
