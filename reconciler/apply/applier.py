@@ -443,9 +443,11 @@ class Applier:
             self.writer.execute("UPDATE notices SET dismissed=1 WHERE instance_id=? AND kind=?"
                                 " AND dismissed=0", instance_id, kind)
         if record.get("version"):
+            # an update that arrived, a held release that was published at last
             rows = self.store.conn.execute(
-                "SELECT id, version FROM notices WHERE instance_id=? AND kind='update_available'"
-                " AND dismissed=0", (instance_id,)).fetchall()
+                "SELECT id, version FROM notices WHERE instance_id=? AND kind IN "
+                "('update_available', 'release_held') AND dismissed=0",
+                (instance_id,)).fetchall()
             current = _semver(str(record["version"]))
             for notice_id, version in rows:
                 if _semver(version) <= current:

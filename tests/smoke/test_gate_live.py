@@ -85,6 +85,9 @@ def test_a_failing_smoke_test_holds_the_tag_and_a_fix_publishes_it(
     assert out.outcome == "applied", out.error
     assert platform.instance(TENANT)["version"] == "1.1.0"
     assert _greet(n8n_server, TENANT, "Hey, Ada!") == "Hey, Ada!"
+    open_notices = platform.store.conn.execute(
+        "SELECT kind FROM notices WHERE instance_id=? AND dismissed=0", (PROD,)).fetchall()
+    assert ("release_held",) not in open_notices  # published: the hold's notice is gone
 
 
 def test_an_override_publishes_and_is_recorded(platform: Platform) -> None:  # noqa: F811
