@@ -109,13 +109,30 @@ def url_problem(text: str, slugs: set[str]) -> str | None:
     return _route_problem("/" + path, slugs)
 
 
-def _installations(lint: Lint, uc: UseCase) -> list[Mapping[str, Any]]:
-    """The parameter values of each installation of `uc` (defaults, owner, instances)."""
-    base = {k: p.default for k, p in uc.config.parameters.items() if p.default is not None}
-    found: list[Mapping[str, Any]] = [{**base, **uc.config.process.owner.parameters}]
-    found += [{**base, **i.spec.parameters} for i in lint.state.instances.values()
-              if i.spec.use_case == uc.slug]
+def _installations(lint: Lint) -> dict[str, list[Mapping[str, Any]]]:
+    """Per use case, the parameter values of each installation (defaults, owner,
+    instances): built once per lint, not per node (10,000 instances)."""
+    found = {uc.slug: [_owner_values(uc)] for uc in lint.state.use_cases.values()}
+    for inst in lint.state.instances.values():
+        use_case = lint.state.use_cases.get(inst.spec.use_case)
+        if use_case is not None:
+            found[use_case.slug].append({**_defaults(use_case), **inst.spec.parameters})
     return found
+
+
+def _defaults(uc: UseCase) -> dict[str, Any]:
+    return {k: p.default for k, p in uc.config.parameters.items() if p.default is not None}
+
+
+def _owner_values(uc: UseCase) -> Mapping[str, Any]:
+    return {**_defaults(uc), **uc.config.process.owner.parameters}
+
+
+def _renderings(text: str, installs: list[Mapping[str, Any]]) -> list[str]:
+    """The text as each installation renders it, each distinct form once."""
+    if "INSTPARM" not in text:
+        return [text]
+    return list(dict.fromkeys(_rendered(text, params) for params in installs))
 
 
 def _rendered(text: str, params: Mapping[str, Any]) -> str:
@@ -138,12 +155,10 @@ def _target_problem(value: str) -> str | None:
     return None
 
 
-def _node_problems(lint: Lint, uc: UseCase, wf: WorkflowFile,
-                   node: n8n.Node) -> Iterator[Finding]:
-    slugs = set(lint.state.use_cases)
+def _node_problems(wf: WorkflowFile, node: n8n.Node, installs: list[Mapping[str, Any]],
+                   slugs: set[str]) -> Iterator[Finding]:
     for path, text in n8n.strings(node.params, (*node.path, "parameters")):
-        for params in _installations(lint, uc):
-            rendered = _rendered(text, params)
+        for rendered in _renderings(text, installs):
             key = path[-1] if len(path) == 4 else ""  # a top-level parameter
             target = URL_NODES.get(node.type) == key or key == "sseEndpoint"
             why = _target_problem(rendered) if target else None
@@ -184,9 +199,12 @@ def egress_url(lint: Lint) -> Iterator[Finding]:
     `*.localhost`, `*.internal` or `*.local`, nor a `/webhook/<use case>/...` route
     of an installation of this platform: those are n8n's own API and other tenants'
     webhooks. Sub-workflows are called through SUBWKFL placeholders."""
+    installs = _installations(lint)
+    slugs = set(lint.state.use_cases)
     for uc, wf in lint.workflows():
         for node in n8n.nodes(wf):
-            yield from _node_problems(lint, uc, wf, node)
+            yield from _node_problems(wf, node, installs.get(uc.slug) or [_owner_values(uc)],
+                                      slugs)
 
 
 # Parameters that redirect a service node's requests (the OpenAI chat model's
