@@ -102,6 +102,13 @@ def stop_all(daemons: dict[int, subprocess.Popen[str]]) -> dict[int, str]:
     return logs
 
 
+def taken_over(platform: Platform, token: int) -> tuple[str, int]:
+    """The lease once another holder took it (its fencing token grew)."""
+    held: tuple[str, int] = wait_for(lambda: (h := lease(platform)) and h[1] > token and h,
+                                     4 * LEASE, "the follower to take the lease")
+    return held
+
+
 def readyz(port: int) -> httpx.Response:
     """The replica's /readyz once it listens (it binds a moment after it starts: on a
     loaded machine, after the other replica took the lease)."""
@@ -157,8 +164,7 @@ def test_kill_9_mid_apply_the_follower_takes_over(
         killed_at = time.monotonic()
         daemons[lead].wait(timeout=10)
         steps_at_kill = steps(platform, run)
-        new = wait_for(lambda: (h := lease(platform)) and h[1] > token and h, 4 * LEASE,
-                       "the follower to take the lease")
+        new = taken_over(platform, token)
         failover = time.monotonic() - killed_at
         assert f"127.0.0.1:{follower}" in new[0]
         assert failover < 2 * LEASE, failover
@@ -186,8 +192,7 @@ def test_a_frozen_leader_is_fenced_when_it_wakes(
         wait_for(lambda: steps(platform, run) >= 3, 120, "the first apply to be under way")
         daemons[lead].send_signal(signal.SIGSTOP)
         frozen = steps(platform, run)
-        new = wait_for(lambda: (h := lease(platform)) and h[1] > token and h, 4 * LEASE,
-                       "the follower to take the lease")
+        new = taken_over(platform, token)
         assert f"127.0.0.1:{follower}" in new[0]
         daemons[lead].send_signal(signal.SIGCONT)  # it writes on: every write is refused
         # Pushes to the deposed one, a follower now: recorded, the leader reconciles.

@@ -13,7 +13,13 @@ from reconciler.apply.engine import RunOutcome
 from reconciler.apply.parallel import blocks
 from reconciler.plan.steps import PutWorkflow, SaveInstance, pending
 from tests.engine.conftest import Platform, wipe
-from tests.engine.test_safety_live import Killed, Wrapped, converged, small_repo
+from tests.engine.test_safety_live import (
+    Killed,
+    Wrapped,
+    converged,
+    small_repo,
+    upgrade_failing_for_globex,
+)
 
 pytestmark = pytest.mark.n8n
 
@@ -45,16 +51,8 @@ def test_concurrent_first_apply_and_no_op(platform: Platform) -> None:
 def test_failing_group_rolls_back_alone_under_concurrency(platform: Platform) -> None:
     small_repo(platform)
     assert reconcile(platform).outcome == "applied"
-    live = platform.live()
-    globex_main = str(live["Lead enrichment - API [lead-enrichment-globex/main]"]["id"])
-    old_summarize = live["Lead enrichment - summarize [lead-enrichment-globex/summarize]"]
-    platform.edit_text("use-cases/lead-enrichment/workflows/summarize.json",
-                       '"maxTokensToSample": 300', '"maxTokensToSample": 600')
-    platform.edit_text("use-cases/lead-enrichment/workflows/main.json",
-                       '"respondWith": "firstIncomingItem"', '"respondWith": "allIncomingItems"')
-    platform.bump("lead-enrichment", "1.3.0")
-    platform.publications.add(("lead-enrichment", "1.3.0"))
-    out = reconcile(platform, Wrapped(platform.client, fail_publish=globex_main))
+    failing, old_summarize = upgrade_failing_for_globex(platform)
+    out = reconcile(platform, failing)
     assert out.outcome == "partial"
     assert out.result is not None and list(out.result.failed_groups) == ["lead-enrichment-globex"]
     live = platform.live()

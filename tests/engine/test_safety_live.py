@@ -111,9 +111,9 @@ def test_killed_at_every_write_converges(platform: Platform) -> None:
         converged(platform)
 
 
-def test_failing_instance_rolls_back_alone(platform: Platform) -> None:
-    small_repo(platform)
-    assert platform.reconcile().outcome == "applied"
+def upgrade_failing_for_globex(platform: Platform) -> tuple[Wrapped, dict[str, Any]]:
+    """Lead enrichment 1.3.0 (two workflows changed) published, with a client whose
+    publish of globex's main workflow fails; and globex's summarize as it was live."""
     live = platform.live()
     globex_main = str(live["Lead enrichment - API [lead-enrichment-globex/main]"]["id"])
     old_summarize = live["Lead enrichment - summarize [lead-enrichment-globex/summarize]"]
@@ -123,7 +123,14 @@ def test_failing_instance_rolls_back_alone(platform: Platform) -> None:
                        '"respondWith": "firstIncomingItem"', '"respondWith": "allIncomingItems"')
     platform.bump("lead-enrichment", "1.3.0")
     platform.publications.add(("lead-enrichment", "1.3.0"))
-    out = platform.reconcile(client=Wrapped(platform.client, fail_publish=globex_main))  # type: ignore[arg-type]
+    return Wrapped(platform.client, fail_publish=globex_main), old_summarize
+
+
+def test_failing_instance_rolls_back_alone(platform: Platform) -> None:
+    small_repo(platform)
+    assert platform.reconcile().outcome == "applied"
+    failing, old_summarize = upgrade_failing_for_globex(platform)
+    out = platform.reconcile(client=failing)  # type: ignore[arg-type]
     assert out.outcome == "partial"
     assert out.result is not None and list(out.result.failed_groups) == ["lead-enrichment-globex"]
     live = platform.live()
