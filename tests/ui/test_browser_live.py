@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -155,6 +156,10 @@ def _reconcile_now(page: Page, env: Api, ran: dict[str, Any]) -> None:
     # live.js reloads the list when the run ends: no navigation from here.
     expect(page.locator("#run-list tr")).to_have_count(before + 1, timeout=120_000)
     expect(page.locator("#run-list")).to_contain_text("daemon:ui")
+    # the row is listed as the run starts; the thread hands its outcome over at the end
+    deadline = time.monotonic() + 120
+    while "reconcile" not in ran and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert ran["reconcile"].outcome == "applied"
     page.locator("#run-list a").first.click()
     changes = page.locator("#steps table.diff")
