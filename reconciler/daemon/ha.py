@@ -92,7 +92,7 @@ class Leadership:
 
     def _promote(self, token: int) -> None:
         self._renewed = time.monotonic()
-        self.daemon.store.fence = self.lease.fence(token)
+        self.daemon.store.lead(self.lease.fence(token), self.lease.ttl)
         count = self.daemon.store.mark_interrupted()  # the deposed leader's, fenced off now
         self.leading.set()
         self.daemon.health.role = "leader"

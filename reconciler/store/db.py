@@ -157,6 +157,10 @@ class Connection(Protocol):
 Fence = Callable[[Connection], None]
 
 
+def _ms(seconds: float) -> int:
+    return max(1000, int(seconds * 1000))
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -274,6 +278,15 @@ class Store:
                 for statement in _statements(MIGRATIONS[index]):
                     self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version = {index + 1}")
+
+    def lead(self, fence: Fence, ttl: float) -> None:
+        """Write as the lease's holder: every write transaction runs `fence`. On
+        PostgreSQL the server also ends a transaction of this process left idle for a
+        lease time: a frozen holder's share lock on the lease row must not stall the
+        takeover (it would until the process woke)."""
+        self.fence = fence
+        if self.pg is not None:
+            self.pg.configure("idle_in_transaction_session_timeout", str(_ms(ttl)))
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:

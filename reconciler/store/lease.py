@@ -6,6 +6,8 @@ replicas' clocks may disagree. The holder renews it; anyone may take it once it 
 expired. Every write transaction of the holder's reconcile runs `fence`, which reads
 the row under a share lock: a deposed holder (its token is no longer the row's) gets
 its write refused, and a takeover waits for a write transaction in flight to end.
+The holder's store asks the server to end any transaction it leaves idle for a lease
+time (`Store.lead`), so a frozen holder delays a takeover by one lease time at most.
 
 With SQLite the file lock (`lock.py`) stays: this module is PostgreSQL only.
 """
@@ -65,7 +67,11 @@ class Lease:
 
     def _session(self) -> PgConnection:
         if self._conn is None:
-            self._conn = PgConnection(self.url, connect_timeout=max(1.0, self.ttl / 3))
+            # A lock wait (behind a holder's write) never outlasts a lease time: the
+            # thread tries again at its next turn instead of hanging.
+            wait = str(max(1000, int(self.ttl * 1000)))
+            self._conn = PgConnection(self.url, connect_timeout=max(1.0, self.ttl / 3),
+                                      settings={"lock_timeout": wait})
         return self._conn
 
     def _run(self, sql: str, *args: object) -> list[tuple[object, ...]]:

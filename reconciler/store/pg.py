@@ -109,22 +109,36 @@ class PgCursor:
 class PgConnection:
     """One autocommit psycopg connection; `Store.transaction()` sends BEGIN/COMMIT."""
 
-    def __init__(self, url: str, connect_timeout: float = 10) -> None:
+    def __init__(self, url: str, connect_timeout: float = 10,
+                 settings: dict[str, str] | None = None) -> None:
         self.url = url
         self.label = redacted(url)
         self.lock = threading.RLock()  # one statement (or transaction) at a time on the session
         self._timeout = max(1, int(connect_timeout))
         self._in_transaction = False
+        self._settings: dict[str, str] = dict(settings or {})
         self._conn = self._connect()
         self.identity_tables: frozenset[str] = frozenset()
         self.refresh_identities()
 
     def _connect(self) -> psycopg.Connection[Any]:
         try:
-            return psycopg.connect(self.url, autocommit=True, connect_timeout=self._timeout)
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=self._timeout)
+            for name, value in self._settings.items():  # a new session gets them again
+                conn.execute("SELECT set_config(%s, %s, false)", [name, value])
+            return conn
         except psycopg.Error as exc:
             raise StateError(f"{self.label}: cannot connect to PostgreSQL: "
                              f"{_reason(exc)}") from None
+
+    def configure(self, name: str, value: str) -> None:
+        """A session setting kept for this connection and every one made after it."""
+        with self.lock:
+            self._settings[name] = value
+            try:
+                self._session().execute("SELECT set_config(%s, %s, false)", [name, value])
+            except psycopg.Error as exc:
+                raise StateError(f"{self.label}: {_reason(exc)}") from None
 
     def _session(self) -> psycopg.Connection[Any]:
         """The connection; a broken one (the server restarted, a failover) is made anew

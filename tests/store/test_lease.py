@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -49,6 +50,39 @@ def test_a_deposed_leader_writes_nothing(pg_url: str) -> None:
         with pytest.raises(Deposed, match="lost the leader lease"):
             writer.bump_version()
         assert snapshot(store).version == 1
+    finally:
+        old.close()
+        new.close()
+        store.close()
+
+
+def test_a_holder_frozen_mid_transaction_delays_a_takeover_one_lease_time_at_most(
+        pg_url: str) -> None:
+    """SIGSTOP inside a write transaction: its share lock on the lease row is ended by
+    the server after a lease time, the takeover goes through, the frozen write is lost."""
+    store = Store(pg_url)
+    old, new = Lease(pg_url, "old", 1.0), Lease(pg_url, "new", 1.0)
+    try:
+        token = old.acquire()
+        assert token is not None
+        store.lead(old.fence(token), old.ttl)
+        frozen = store.transaction()
+        conn = frozen.__enter__()  # fenced: holds the lease row under a share lock
+        conn.execute("UPDATE meta SET value = value WHERE key = 'none'")
+        started = time.monotonic()
+        taken = None
+        while taken is None and time.monotonic() - started < 10:
+            with contextlib.suppress(StateError):  # a lock wait cut at a lease time
+                taken = new.acquire()
+            time.sleep(0.1)
+        assert taken == token + 1, "the frozen holder kept the lease row locked"
+        assert time.monotonic() - started < 4 * old.ttl
+        with pytest.raises(StateError):  # it wakes: its session was ended
+            conn.execute("UPDATE meta SET value = value WHERE key = 'none'")
+        with contextlib.suppress(StateError):
+            frozen.__exit__(None, None, None)
+        with pytest.raises(Deposed):  # a new session: the fence refuses it
+            StateWriter(store).bump_version()
     finally:
         old.close()
         new.close()
